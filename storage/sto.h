@@ -99,4 +99,27 @@ void sto_mem_fail_next_sync(struct sto *s);
  * resets LSNs as a freshly opened store would have them. */
 void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille);
 
+/* Details every implementation shares (the contract above leaves them open):
+ *  - The truncation bound only rises: truncating at or below it is a no-op
+ *    that still takes an LSN. A log_put below the bound fails with
+ *    SMR_ECOMPACTED (a stale accept for a compacted slot) and takes no LSN.
+ *  - A value longer than SMR_FRAME_BYTES_MAX fails with SMR_ETOOBIG, since
+ *    no read could return it.
+ *  - log_bounds reports the lowest and highest index present; indexes in
+ *    between may be missing (holes), and get returns SMR_ENOTFOUND there.
+ *  - A stored value that fails its checksum reads as SMR_ECORRUPT.
+ *  - sto_mem_crash draws one xorshift64 step per unsynced write, in LSN
+ *    order (so a seed replays exactly); it also zeroes `syncs` and
+ *    `synced_writes`, as a reopen would, and forgets a pending
+ *    sto_mem_fail_next_sync. It aborts if memory runs out. */
+
+/* Test-only hooks for the RocksDB store: they bypass the wrapper, take no
+ * LSN and exist so tests can damage what is on disk. */
+/* Stores `raw` verbatim (no checksum) as the value of log index `index`. */
+int sto_rocksdb_put_raw_for_test(struct sto *s, uint64_t index,
+                                 const uint8_t *raw, size_t len);
+/* Flips one bit of the stored value of log index `index`; SMR_ENOTFOUND
+ * when it is absent. */
+int sto_rocksdb_corrupt_for_test(struct sto *s, uint64_t index);
+
 #endif
