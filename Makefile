@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 PACKAGES := build-essential cmake pkg-config libzmq3-dev libmsgpack-dev \
             librocksdb-dev check libsodium-dev libcyaml-dev libmicrohttpd-dev \
-            iproute2 nftables procps python3
+            iproute2 nftables procps python3 fiu-utils
 
 .PHONY: all deps build demo test clean fuzz
 

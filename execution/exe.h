@@ -54,7 +54,10 @@ struct exe_app_ops {
      * client's declaration). SMR_EMALFORMED for unparseable bytes. */
     int (*conflict_keys)(struct exe_app *app, const uint8_t *op,
                          uint32_t op_len, struct exe_keyset *out);
-    /* Serializes the whole state deterministically into `out`. */
+    /* Serializes the whole state deterministically into `out`. Appends (an
+     * engine frames it after its own header); on failure `out` keeps its
+     * length. SMR_ENOMEM, or SMR_ETOOBIG past the smr_buf cap
+     * (SMR_FRAME_BYTES_MAX). */
     int (*snapshot)(struct exe_app *app, struct smr_buf *out);
     /* Replaces the state with a snapshot; SMR_ECORRUPT on bad bytes (state
      * unchanged then). */
@@ -87,7 +90,13 @@ int exe_kv_encode(struct smr_buf *out, enum exe_kv_opcode opcode,
                   const void *key, uint32_t key_len, const void *expect,
                   uint32_t expect_len, const void *value, uint32_t value_len);
 
-/* KV reply layout: u8 status, then for get/ok: the value bytes. */
+/* KV reply layout: u8 status, then for get/ok: the value bytes.
+ * A command is exactly its encoding (no trailing bytes) or it is refused
+ * with EXE_KV_BAD_COMMAND. del of an absent key: EXE_KV_NOT_FOUND. cas on
+ * an absent key never matches, not even an empty expected value. Only a
+ * successful get carries bytes after the status. exe_kv_encode() replaces
+ * the contents of `out`: SMR_EINVAL for an unknown opcode, SMR_ETOOBIG for
+ * an oversize key or value (then `out` is unchanged). */
 enum exe_kv_status {
     EXE_KV_OK = 0,
     EXE_KV_NOT_FOUND = 1,
@@ -113,12 +122,19 @@ struct exe_engine_ops {
     /* Applies one committed entry. The entry's seq must be exactly
      * executed_seq + 1 (the caller drops duplicates and fills gaps).
      * SMR_EMALFORMED for a batch that does not parse (the entry is then
-     * applied as a no-op, deterministically on every replica). */
+     * applied as a no-op, deterministically on every replica). Any other
+     * non-zero code is a resource failure: executed_seq stays put, the
+     * entry may be partly applied, and the engine must be restored from a
+     * snapshot before it runs again. */
     int (*execute)(struct exe_engine *e, const struct smr_committed *entry);
-    /* Serializes app state + session table + executed seq. */
+    /* Serializes app state + session table + executed seq. Appends to
+     * `out`; on failure `out` keeps its length. The layout is shared by all
+     * engines (execution/session.h). restore: SMR_ECORRUPT on bad bytes,
+     * SMR_EVERSION for an unknown snapshot version; state unchanged then. */
     int (*snapshot)(struct exe_engine *e, struct smr_buf *out);
     int (*restore)(struct exe_engine *e, const uint8_t *data, size_t len);
-    /* Digest over app state and session table. */
+    /* Digest over app state, session table and executed seq, identical
+     * for every engine (execution/session.h). */
     void (*digest)(struct exe_engine *e, uint8_t out[SMR_DIGEST_BYTES]);
 };
 
@@ -134,7 +150,11 @@ struct exe_engine {
 
 /* Sequential engine. `app` is borrowed and must outlive the engine.
  * `session_ttl_ms` expires a client session when the log time has moved
- * that far past its last request (0: never). */
+ * that far past its last request (0: never): before each entry, sessions
+ * with last_seen + ttl < the entry's leader_time_ms are removed; a retry
+ * refreshes last_seen. Every replica must use the same ttl. `reply_fn` may
+ * be NULL (replay without clients). commands_deduplicated counts retries
+ * answered from the table and stale requests dropped. */
 int exe_seq_engine_new(struct exe_app *app, uint64_t session_ttl_ms,
                        exe_reply_fn reply_fn, void *reply_arg,
                        struct exe_engine **out);

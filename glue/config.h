@@ -98,4 +98,37 @@ int glue_contract_check(const struct glue_config *c, bool allow_unsafe_storage,
 const struct glue_replica_config *glue_config_replica(const struct glue_config *c,
                                                       smr_node_id id);
 
+/* Additions (config.c, contract.c). */
+
+/* A config file larger than this is refused before parsing. */
+#define GLUE_CONFIG_BYTES_MAX (1u << 20)
+/* Upper bound on every timeout, so timer arithmetic cannot overflow. */
+#define GLUE_TIMEOUT_MS_MAX 3600000u
+/* Bytes of storage_path kept free for the "/replica-<id>" suffix. */
+#define GLUE_PATH_SUFFIX_BYTES 16
+
+/* Like glue_config_load, from `len` bytes in memory (borrowed); `name`
+ * stands for the file in messages. Used by glue_config_load and the fuzzer.
+ * SMR_ECONFIG with a sentence, or SMR_ENOMEM. *out is untouched on error. */
+int glue_config_load_data(const void *data, size_t len, const char *name,
+                          struct glue_config *out, char *err, size_t err_len);
+
+/* One line for `strata node` at start, e.g.
+ *   "paxos (f=1 crash, n=3) → sequential executor → kv; storage rocksdb,
+ *    fsync on"
+ * An even replica count gets a note (n=4 tolerates no more crashes than
+ * n=3). SMR_ECONFIG (and out = "") when the config does not pass
+ * glue_config_check; SMR_ETOOBIG when the line was cut to fit out_len. */
+int glue_contract_describe(const struct glue_config *c, char *out,
+                           size_t out_len);
+
+/* Fills a Multi-Paxos core config for replica `self` from the glue config
+ * (the mapping glue_contract_check validates): defaults, then timeouts,
+ * batch bounds and window; pending_max is raised to batch_max when below;
+ * rng_seed differs per replica (derived from cluster_id and self) so that
+ * election timeouts do not collide; a driver may reseed it. */
+struct ord_paxos_config;
+void glue_config_paxos(const struct glue_config *c, smr_node_id self,
+                       struct ord_paxos_config *out);
+
 #endif

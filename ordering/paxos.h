@@ -28,6 +28,8 @@
 #define ORD_PAXOS_WINDOW_MAX 4096    /* slots kept in memory */
 #define ORD_PAXOS_STATE_PROMISE "paxos/promise"
 #define ORD_PAXOS_STATE_COMMIT "paxos/commit"
+/* The ballot of an entry known chosen (CATCHUP entries, promise entries). */
+#define ORD_PAXOS_BALLOT_CHOSEN UINT64_MAX
 
 enum ord_paxos_timer {
     ORD_PAXOS_TIMER_ELECTION = 1,

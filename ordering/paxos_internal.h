@@ -11,7 +11,7 @@
 /* A ballot no proposer uses: marks a log record whose value is known chosen
  * (learned by catch-up). Phase 1 prefers it over any real ballot, which is
  * safe because a chosen value is the only value any later ballot proposes. */
-#define PAXOS_BALLOT_CHOSEN UINT64_MAX
+#define PAXOS_BALLOT_CHOSEN ORD_PAXOS_BALLOT_CHOSEN
 /* Chosen slots kept in memory behind the commit point, so small lags are
  * served without a storage read. */
 #define PAXOS_KEEP_CHOSEN 256

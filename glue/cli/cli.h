@@ -1,0 +1,37 @@
+/*
+ * cli.h: shared pieces of the `strata` command's subcommands.
+ */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+int cmd_demo(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_del(int argc, char **argv);
+int cmd_cas(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* True when argv holds -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+/* Loads and checks a config; prints the sentence and returns false when it
+ * is refused. */
+bool cli_load_config(const char *path, struct glue_config *cfg);
+/* Parses a positive integer option value; prints an error naming the
+ * option and returns false when it is not one. */
+bool cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+                   uint64_t *out);
+
+#endif

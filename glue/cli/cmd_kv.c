@@ -1,0 +1,210 @@
+/*
+ * cmd_kv.c: `strata put|get|del|cas|status`: one request through the client
+ * library, exit code and stderr saying how it went.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+
+#define EXIT_FAILED 1      /* not found, cas mismatch, refused command */
+#define EXIT_USAGE 2
+#define EXIT_UNAVAILABLE 3 /* no replica answered in time */
+
+struct kv_args {
+    const char *config;
+    uint64_t timeout_ms;
+    int n_pos;
+    const char *pos[3];
+};
+
+static int parse(int argc, char **argv, int want, struct kv_args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"timeout-ms", required_argument, 0, 't'},
+        {0, 0, 0, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->timeout_ms = 10000;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:t:", opts, NULL)) != -1) {
+        if (c == 'c')
+            a->config = optarg;
+        else if (c == 't') {
+            if (!cli_parse_u64("--timeout-ms", optarg, 1, 3600000,
+                               &a->timeout_ms))
+                return EXIT_USAGE;
+        } else
+            return EXIT_USAGE;
+    }
+    a->n_pos = argc - optind;
+    if (a->n_pos != want) {
+        fprintf(stderr, "strata %s: expected %d argument%s, got %d (see "
+                        "--help)\n",
+                argv[0], want, want == 1 ? "" : "s", a->n_pos);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < want; i++)
+        a->pos[i] = argv[optind + i];
+    return 0;
+}
+
+static void help(const char *cmd, const char *args, const char *what)
+{
+    printf("usage: strata %s --config FILE [--timeout-ms MS] %s\n\n%s\n"
+           "\nExit status: 0 success; 1 not found / cas mismatch / refused;\n"
+           "2 usage; 3 no replica answered within the timeout (default\n"
+           "10000 ms; the command may or may not have been applied).\n",
+           cmd, args, what);
+}
+
+static int finish(const char *cmd, int rc)
+{
+    switch (rc) {
+    case SMR_OK: return 0;
+    case SMR_ENOTFOUND: fprintf(stderr, "not found\n"); return EXIT_FAILED;
+    case SMR_ECONTRACT:
+        fprintf(stderr, "cas: the current value does not match\n");
+        return EXIT_FAILED;
+    case SMR_ETIMEOUT:
+        fprintf(stderr, "strata %s: no replica answered in time\n", cmd);
+        return EXIT_UNAVAILABLE;
+    default:
+        fprintf(stderr, "strata %s: %s\n", cmd, smr_strerror(rc));
+        return EXIT_FAILED;
+    }
+}
+
+/* Runs `fn` with a connected client. */
+static int with_client(struct kv_args *a, struct glue_client **c)
+{
+    struct glue_config cfg;
+    if (!cli_load_config(a->config, &cfg))
+        return a->config ? EXIT_FAILED : EXIT_USAGE;
+    if (glue_client_new(&cfg, NULL, c) != SMR_OK) {
+        fprintf(stderr, "strata: cannot create a client\n");
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+int cmd_put(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help("put", "KEY VALUE", "Stores VALUE under KEY.");
+        return 0;
+    }
+    struct kv_args a;
+    struct glue_client *c;
+    int ex = parse(argc, argv, 2, &a);
+    if (ex || (ex = with_client(&a, &c)))
+        return ex;
+    int rc = glue_kv_put(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
+                         a.timeout_ms);
+    glue_client_destroy(&c);
+    return finish("put", rc);
+}
+
+int cmd_get(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help("get", "KEY",
+             "Prints the value of KEY alone (read through the log). An\n"
+             "absent key exits 1 with 'not found' on stderr.");
+        return 0;
+    }
+    struct kv_args a;
+    struct glue_client *c;
+    int ex = parse(argc, argv, 1, &a);
+    if (ex || (ex = with_client(&a, &c)))
+        return ex;
+    struct smr_buf v;
+    smr_buf_init(&v);
+    int rc = glue_kv_get(c, a.pos[0], &v, a.timeout_ms);
+    if (rc == SMR_OK) {
+        fwrite(v.data, 1, v.len, stdout);
+        fputc('\n', stdout);
+    }
+    smr_buf_free(&v);
+    glue_client_destroy(&c);
+    return finish("get", rc);
+}
+
+int cmd_del(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help("del", "KEY", "Deletes KEY (succeeds when it is absent too).");
+        return 0;
+    }
+    struct kv_args a;
+    struct glue_client *c;
+    int ex = parse(argc, argv, 1, &a);
+    if (ex || (ex = with_client(&a, &c)))
+        return ex;
+    int rc = glue_kv_del(c, a.pos[0], a.timeout_ms);
+    glue_client_destroy(&c);
+    if (rc == SMR_ENOTFOUND)
+        rc = SMR_OK;
+    return finish("del", rc);
+}
+
+int cmd_cas(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help("cas", "KEY EXPECTED NEW",
+             "Sets KEY to NEW only if its value is EXPECTED; exits 1 when it\n"
+             "is not (or KEY is absent).");
+        return 0;
+    }
+    struct kv_args a;
+    struct glue_client *c;
+    int ex = parse(argc, argv, 3, &a);
+    if (ex || (ex = with_client(&a, &c)))
+        return ex;
+    int rc = glue_kv_cas(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
+                         a.pos[2], (uint32_t)strlen(a.pos[2]), a.timeout_ms);
+    glue_client_destroy(&c);
+    if (rc == SMR_ENOTFOUND)
+        rc = SMR_ECONTRACT;
+    return finish("cas", rc);
+}
+
+int cmd_status(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: strata status --config FILE [--timeout-ms MS]\n\n"
+               "One line per replica: id, role (leader or follower), committed\n"
+               "seq, executed seq; or 'unreachable'. Exits 0 when a leader\n"
+               "answered, 3 otherwise.\n");
+        return 0;
+    }
+    struct kv_args a;
+    struct glue_client *c;
+    int ex = parse(argc, argv, 0, &a);
+    if (ex)
+        return ex;
+    if (a.timeout_ms == 10000)
+        a.timeout_ms = 500;
+    if ((ex = with_client(&a, &c)))
+        return ex;
+    struct glue_config cfg;
+    glue_config_load(a.config, &cfg, NULL, 0);
+    bool leader = false;
+    for (smr_node_id i = 0; i < cfg.n_replicas; i++) {
+        struct wire_status st;
+        if (glue_client_status(c, i, a.timeout_ms, &st) != SMR_OK) {
+            printf("replica %u  unreachable\n", i);
+            continue;
+        }
+        leader |= st.is_leader;
+        printf("replica %u  %-8s  committed %llu  executed %llu\n", i,
+               st.is_leader ? "leader" : "follower",
+               (unsigned long long)st.committed_seq,
+               (unsigned long long)st.executed_seq);
+    }
+    glue_client_destroy(&c);
+    return leader ? 0 : EXIT_UNAVAILABLE;
+}

@@ -1,0 +1,67 @@
+/*
+ * client.h: the Strata client library (what the CLI uses; link
+ * strata_glue to use it in your own program).
+ *
+ * A client holds one ZeroMQ DEALER socket per replica. It submits each
+ * command to the replica it believes leads, follows NOT_LEADER hints, and on
+ * a timeout retries with the SAME request id at the next replica, so the
+ * replicated session table answers a retry instead of applying it twice.
+ * A client has one request outstanding at a time (closed loop); run several
+ * clients for concurrency. Not thread-safe: one client per thread.
+ */
+#ifndef STRATA_GLUE_CLIENT_H
+#define STRATA_GLUE_CLIENT_H
+
+#include "config.h"
+#include "smr.h"
+#include "wire.h"
+
+struct glue_client;
+
+/* Connects to every replica of `cfg` (borrowed). `zmq_context` may be NULL
+ * (the client makes its own). The client id is random. */
+int glue_client_new(const struct glue_config *cfg, void *zmq_context,
+                    struct glue_client **out);
+void glue_client_destroy(struct glue_client **c);
+
+smr_client_id glue_client_id(const struct glue_client *c);
+
+/* Submits `op` and waits for its reply, retrying as described above until
+ * `timeout_ms` passes. On SMR_OK, `result` holds the app's reply bytes and
+ * *seq (may be NULL) the log position that executed it. SMR_ETIMEOUT when no
+ * replica answered in time (the command may or may not have executed). */
+int glue_client_call(struct glue_client *c, const uint8_t *op,
+                     uint32_t op_len, uint64_t timeout_ms,
+                     struct smr_buf *result, smr_seq *seq);
+
+/* Asynchronous form, for load generators driving many clients from one
+ * thread: submit, then feed every readable socket to glue_client_poll. */
+int glue_client_submit(struct glue_client *c, const uint8_t *op,
+                       uint32_t op_len);
+/* Handles whatever is readable and any retry that is due. Returns SMR_OK
+ * with *done true once the reply arrived (result filled), SMR_OK with *done
+ * false while waiting. */
+int glue_client_poll(struct glue_client *c, uint64_t now_ms, bool *done,
+                     struct smr_buf *result, smr_seq *seq);
+/* The sockets to wait on (one per replica): fills up to `max` zmq poll
+ * items and returns how many. */
+int glue_client_pollitems(struct glue_client *c, void *items, int max);
+
+/* Asks replica `id` for its status. SMR_ETIMEOUT when it does not answer. */
+int glue_client_status(struct glue_client *c, smr_node_id id,
+                       uint64_t timeout_ms, struct wire_status *out);
+
+/* Key-value helpers over glue_client_call (app "kv"). They return SMR_OK on
+ * success, SMR_ENOTFOUND for an absent key (get, cas), SMR_ECONTRACT for a
+ * cas whose expected value did not match, SMR_EINVAL for a command the app
+ * refused, or the call's error. get fills `value`. */
+int glue_kv_put(struct glue_client *c, const char *key, const void *value,
+                uint32_t value_len, uint64_t timeout_ms);
+int glue_kv_get(struct glue_client *c, const char *key, struct smr_buf *value,
+                uint64_t timeout_ms);
+int glue_kv_del(struct glue_client *c, const char *key, uint64_t timeout_ms);
+int glue_kv_cas(struct glue_client *c, const char *key, const void *expect,
+                uint32_t expect_len, const void *value, uint32_t value_len,
+                uint64_t timeout_ms);
+
+#endif

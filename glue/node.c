@@ -1,0 +1,334 @@
+/*
+ * node.c: the replica driver (node.h): ZeroMQ sockets, storage and the
+ * executor around the pure Multi-Paxos core.
+ *
+ * The driver's half of the durability rule lives here: a SEND whose
+ * after_lsn is not yet durable is held (bounded) until the group commit at
+ * the end of the loop iteration has made it so. An fsync failure is fatal:
+ * the replica stops instead of retrying (see sto.h).
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "node_internal.h"
+#include "zmq_util.h"
+
+/* ------------------------------------------------------------ clocks */
+
+uint64_t glue_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t glue_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void node_log(struct glue_node *n, const char *fmt, ...)
+{
+    if (n->opt.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "replica %u: ", n->id);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------- client routes */
+
+static uint32_t route_slot(smr_client_id client)
+{
+    uint64_t h = client * 0x9E3779B97F4A7C15ULL;
+    return (uint32_t)(h >> 40) % GLUE_ROUTES;
+}
+
+void glue_node_route_put(struct glue_node *n, smr_client_id client,
+                      const uint8_t *id, size_t id_len)
+{
+    if (id_len == 0 || id_len > GLUE_ROUTE_ID_BYTES)
+        return;
+    struct glue_route *r = &n->routes[route_slot(client)];
+    r->client_id = client;
+    r->id_len = (uint8_t)id_len;
+    memcpy(r->id, id, id_len);
+}
+
+static const struct glue_route *route_get(struct glue_node *n,
+                                          smr_client_id client)
+{
+    const struct glue_route *r = &n->routes[route_slot(client)];
+    return r->id_len && r->client_id == client ? r : NULL;
+}
+
+/* Sends one frame to a client through the ROUTER socket; drops it when the
+ * client is gone or its queue is full (the client retries). */
+static void client_send(struct glue_node *n, const uint8_t *id, size_t id_len,
+                        const struct smr_buf *frame)
+{
+    if (zmq_send(n->client_sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        n->client_drops++;
+        return;
+    }
+    if (zmq_send(n->client_sock, frame->data, frame->len, ZMQ_DONTWAIT) < 0)
+        n->client_drops++;
+}
+
+void glue_node_reply_frame(struct glue_node *n, const uint8_t *id,
+                           size_t id_len, const struct wire_reply *rep)
+{
+    if (wire_encode_reply(&n->scratch, rep) == SMR_OK)
+        client_send(n, id, id_len, &n->scratch);
+}
+
+static void reply_to(struct glue_node *n, smr_client_id client,
+                     const struct wire_reply *rep)
+{
+    const struct glue_route *r = route_get(n, client);
+    if (r)
+        glue_node_reply_frame(n, r->id, r->id_len, rep);
+}
+
+void glue_node_send_status(struct glue_node *n, const uint8_t *id,
+                           size_t id_len, uint64_t nonce)
+{
+    struct wire_status st = {
+        .nonce = nonce,
+        .node_id = n->id,
+        .is_leader = ord_paxos_is_leader(n->core),
+        .leader_hint = ord_paxos_leader_hint(n->core),
+        .ballot = ord_paxos_ballot(n->core),
+        .committed_seq = ord_paxos_commit_upto(n->core),
+        .executed_seq = n->engine->executed_seq,
+        .frames_rejected = wire_stats_rejected_total(&n->stats),
+        .fsyncs = n->sto->syncs,
+        .entries_per_fsync_x100 =
+            n->sto->syncs ? n->sto->synced_writes * 100 / n->sto->syncs : 0,
+    };
+    if (wire_encode_status(&n->scratch, &st) == SMR_OK)
+        client_send(n, id, id_len, &n->scratch);
+}
+
+void glue_node_on_reply(void *arg, smr_client_id client, smr_req_id req,
+                         smr_seq seq, const uint8_t *reply, uint32_t len,
+                         bool from_session)
+{
+    struct glue_node *n = arg;
+    (void)from_session;
+    if (n->replaying)
+        return;
+    struct wire_reply rep = {
+        .client_id = client,
+        .req_id = req,
+        .seq = seq,
+        .status = WIRE_REPLY_OK,
+        .leader_hint = n->id,
+        .result = reply,
+        .result_len = len,
+    };
+    reply_to(n, client, &rep);
+}
+
+/* ------------------------------------------------------- peer sends */
+
+static void peer_send_frame(struct glue_node *n, smr_node_id to,
+                            const uint8_t *frame, size_t len)
+{
+    if (to >= n->cfg.n_replicas || to == n->id)
+        return;
+    if (zmq_send(n->peer_out[to], frame, len, ZMQ_DONTWAIT) < 0)
+        n->peer_drops++; /* the protocol tolerates loss; never block */
+}
+
+static void hold_send(struct glue_node *n, smr_node_id to, smr_lsn after,
+                      const struct smr_buf *frame)
+{
+    if (n->n_held == GLUE_HELD_MAX) {
+        /* Bounded: dropping an unsent vote is safe (it is as if lost). */
+        n->peer_drops++;
+        return;
+    }
+    struct glue_held *h = &n->held[(n->held_head + n->n_held) % GLUE_HELD_MAX];
+    h->to = to;
+    h->after_lsn = after;
+    smr_buf_reset(&h->frame);
+    if (smr_buf_append(&h->frame, frame->data, frame->len) != SMR_OK) {
+        n->peer_drops++;
+        return;
+    }
+    n->n_held++;
+}
+
+void glue_node_release_held(struct glue_node *n)
+{
+    while (n->n_held) {
+        struct glue_held *h = &n->held[n->held_head];
+        if (h->after_lsn > n->core_durable_lsn)
+            break;
+        peer_send_frame(n, h->to, h->frame.data, h->frame.len);
+        n->held_head = (n->held_head + 1) % GLUE_HELD_MAX;
+        n->n_held--;
+    }
+}
+
+static void out_send(struct glue_node *n, const struct ord_output *o)
+{
+    if (wire_encode_paxos(&n->scratch, n->cfg.cluster_id, n->paxos_cfg.epoch,
+                          o->u.send.msg) != SMR_OK) {
+        n->peer_drops++;
+        return;
+    }
+    for (smr_node_id to = 0; to < n->cfg.n_replicas; to++) {
+        if (to == n->id ||
+            (o->u.send.to != ORD_TO_ALL && o->u.send.to != to))
+            continue;
+        if (o->u.send.after_lsn > n->core_durable_lsn)
+            hold_send(n, to, o->u.send.after_lsn, &n->scratch);
+        else
+            peer_send_frame(n, to, n->scratch.data, n->scratch.len);
+    }
+}
+
+/* ------------------------------------------------------- outputs */
+
+static int out_persist(struct glue_node *n, const struct ord_output *o)
+{
+    int rc;
+    if (o->u.persist.is_log)
+        rc = sto_log_put(n->sto, o->u.persist.index, o->u.persist.data,
+                         o->u.persist.len, NULL);
+    else
+        rc = sto_state_put(n->sto, o->u.persist.key, o->u.persist.data,
+                           o->u.persist.len, NULL);
+    if (rc == SMR_OK)
+        n->core_issued_lsn = o->u.persist.lsn;
+    return rc;
+}
+
+static int checkpoint_if_due(struct glue_node *n)
+{
+    smr_seq seq = n->engine->executed_seq;
+    if (n->cfg.checkpoint_interval == 0 ||
+        seq % n->cfg.checkpoint_interval != 0)
+        return SMR_OK;
+    smr_buf_reset(&n->snap);
+    int rc = exe_snapshot(n->engine, &n->snap);
+    if (rc != SMR_OK) {
+        node_log(n, "checkpoint at seq %llu skipped: %s",
+                 (unsigned long long)seq, smr_strerror(rc));
+        return SMR_OK;
+    }
+    return sto_state_put(n->sto, GLUE_STATE_SNAPSHOT, n->snap.data,
+                         n->snap.len, NULL);
+}
+
+static int out_commit(struct glue_node *n, const struct smr_committed *c)
+{
+    if (c->seq <= n->engine->executed_seq)
+        return SMR_OK; /* already applied (restored from a snapshot) */
+    if (c->seq != n->engine->executed_seq + 1) {
+        node_log(n, "committed stream gap: got %llu after %llu",
+                 (unsigned long long)c->seq,
+                 (unsigned long long)n->engine->executed_seq);
+        return SMR_ECORRUPT;
+    }
+    int rc = exe_execute(n->engine, c);
+    if (rc != SMR_OK && rc != SMR_EMALFORMED)
+        return rc;
+    return checkpoint_if_due(n);
+}
+
+static void out_reject(struct glue_node *n, const struct ord_output *o)
+{
+    struct wire_reply rep = {
+        .client_id = o->u.reject.client_id,
+        .req_id = o->u.reject.req_id,
+        .status = o->u.reject.reason == ORD_REJECT_BUSY ? WIRE_REPLY_BUSY
+                                                         : WIRE_REPLY_NOT_LEADER,
+        .leader_hint = o->u.reject.leader_hint,
+    };
+    reply_to(n, o->u.reject.client_id, &rep);
+}
+
+/* Serves committed entries older than the core's window from storage. */
+static void out_fetch(struct glue_node *n, const struct ord_output *o)
+{
+    struct ord_paxos_entry entries[ORD_PAXOS_ENTRIES_MAX];
+    struct smr_buf *bufs = n->fetch_bufs;
+    uint32_t cnt = 0;
+    size_t bytes = 0;
+    for (smr_seq s = o->u.fetch.from_seq;
+         s <= o->u.fetch.to_seq && cnt < ORD_PAXOS_ENTRIES_MAX &&
+         bytes < SMR_FRAME_BYTES_MAX / 2;
+         s++) {
+        if (sto_log_get(n->sto, s, &bufs[cnt]) != SMR_OK ||
+            ord_paxos_record_decode(bufs[cnt].data, bufs[cnt].len, s,
+                                    &entries[cnt]) != SMR_OK)
+            break;
+        entries[cnt].ballot = ORD_PAXOS_BALLOT_CHOSEN;
+        bytes += entries[cnt].batch_len + 64;
+        cnt++;
+    }
+    if (cnt == 0)
+        return;
+    struct ord_paxos_msg m = {
+        .type = ORD_PAXOS_CATCHUP,
+        .from = n->id,
+        .commit_upto = ord_paxos_commit_upto(n->core),
+        .n_entries = cnt,
+        .entries = entries,
+    };
+    if (wire_encode_paxos(&n->scratch, n->cfg.cluster_id, n->paxos_cfg.epoch,
+                          &m) == SMR_OK)
+        peer_send_frame(n, o->u.fetch.to, n->scratch.data, n->scratch.len);
+}
+
+int glue_node_apply(struct glue_node *n, const struct ord_output *o,
+                         size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int rc = SMR_OK;
+        switch (o[i].type) {
+        case ORD_OUT_SEND: out_send(n, &o[i]); break;
+        case ORD_OUT_PERSIST: rc = out_persist(n, &o[i]); break;
+        case ORD_OUT_TIMER:
+            n->timers[o[i].u.timer.id % GLUE_TIMERS].due_ms =
+                glue_mono_ms() + o[i].u.timer.after_ms;
+            n->timers[o[i].u.timer.id % GLUE_TIMERS].gen =
+                o[i].u.timer.generation;
+            break;
+        case ORD_OUT_COMMIT: rc = out_commit(n, &o[i].u.commit); break;
+        case ORD_OUT_REJECT: out_reject(n, &o[i]); break;
+        case ORD_OUT_FETCH: out_fetch(n, &o[i]); break;
+        }
+        if (rc != SMR_OK)
+            return rc;
+    }
+    return SMR_OK;
+}
+
+int glue_node_step(struct glue_node *n, const struct ord_event *ev)
+{
+    const struct ord_output *o;
+    size_t count;
+    int rc = ord_paxos_step(n->core, glue_now_ms(), ev, &o, &count);
+    if (rc == SMR_OK)
+        rc = glue_node_apply(n, o, count);
+    return rc;
+}

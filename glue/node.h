@@ -1,0 +1,62 @@
+/*
+ * node.h: one replica: its ordering core, storage and executor, driven by
+ * one event-loop thread over ZeroMQ.
+ *
+ * The loop polls the peer socket (PULL, replica-to-replica PAXOS frames) and
+ * the client socket (ROUTER: REQUEST and STATUS_REQ in, REPLY and STATUS
+ * out), steps the core with every decoded frame, then ends each burst with
+ * FLUSH (so requests that arrived together share a batch), fires due timers,
+ * makes every queued write durable with one fsync (group commit), and only
+ * then releases the sends that waited for it. The executor runs in the same
+ * thread and consumes the Committed stream directly: a committed entry is
+ * already durable on a quorum, so no second fsync sits on the write path.
+ */
+#ifndef STRATA_GLUE_NODE_H
+#define STRATA_GLUE_NODE_H
+
+#include "config.h"
+#include "smr.h"
+
+struct glue_node;
+
+struct glue_node_options {
+    bool allow_unsafe_storage; /* accept sync: false / memory storage */
+    bool quiet;                /* no log lines on stderr */
+    void *zmq_context;         /* shared context (embedded mode) or NULL */
+    /* Embedded mode: the node uses this store instead of opening one
+     * (borrowed; lets the demo restart a replica over its own "disk"). */
+    struct sto *store;
+};
+
+/* Creates replica `id` of `cfg` (copied): opens (or borrows) storage,
+ * recovers the core and the executor (replaying the committed prefix), and
+ * binds its sockets. Returns SMR_OK, or an error with a sentence in err. */
+int glue_node_new(const struct glue_config *cfg, smr_node_id id,
+                  const struct glue_node_options *opt, struct glue_node **out,
+                  char *err, size_t err_len);
+
+/* Runs the event loop until glue_node_stop() or a fatal error (fsync
+ * failure: SMR_EFSYNC). Returns SMR_OK after a requested stop. */
+int glue_node_run(struct glue_node *n);
+
+/* Asks the loop to return; safe from any thread or a signal handler. */
+void glue_node_stop(struct glue_node *n);
+
+/* Closes sockets and storage (unless borrowed) and frees; nulls *n. */
+void glue_node_destroy(struct glue_node **n);
+
+/* A snapshot of the replica's state, readable from any thread. */
+struct glue_node_info {
+    smr_node_id id;
+    bool is_leader;
+    smr_node_id leader_hint;
+    smr_seq committed_seq;
+    smr_seq executed_seq;
+    uint64_t fsyncs;
+    uint64_t synced_writes;
+    uint64_t frames_rejected;
+    uint8_t digest[SMR_DIGEST_BYTES];
+};
+void glue_node_info(struct glue_node *n, struct glue_node_info *out);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * node_internal.h: the replica driver's state, shared by node.c (outputs),
+ * node_loop.c (the event loop) and node_setup.c (recovery, sockets).
+ */
+#ifndef STRATA_GLUE_NODE_INTERNAL_H
+#define STRATA_GLUE_NODE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "exe.h"
+#include "node.h"
+#include "paxos.h"
+#include "sto.h"
+#include "wire.h"
+
+#define GLUE_ROUTES 65536          /* client routes (direct-mapped) */
+#define GLUE_ROUTE_ID_BYTES 32     /* ZeroMQ routing ids are 5 bytes */
+#define GLUE_HELD_MAX 65536        /* sends waiting for durability */
+#define GLUE_TIMERS 4
+#define GLUE_BURST_MAX 512         /* frames per socket per iteration */
+#define GLUE_STATE_SNAPSHOT "exe/snapshot"
+
+struct glue_route {
+    smr_client_id client_id;
+    uint8_t id_len;
+    uint8_t id[GLUE_ROUTE_ID_BYTES];
+};
+
+struct glue_held {
+    smr_node_id to;
+    smr_lsn after_lsn;
+    struct smr_buf frame;
+};
+
+struct glue_timer {
+    uint64_t due_ms; /* monotonic; 0 = unset */
+    uint64_t gen;
+};
+
+struct glue_node {
+    struct glue_config cfg;
+    struct glue_node_options opt;
+    smr_node_id id;
+    struct ord_paxos_config paxos_cfg;
+
+    void *zctx;
+    bool own_zctx;
+    void *peer_in;
+    void *peer_out[SMR_NODES_MAX];
+    void *client_sock;
+
+    struct sto *sto;
+    bool own_sto;
+    struct ord_paxos *core;
+    struct exe_app *app;
+    struct exe_engine *engine;
+
+    struct glue_timer timers[GLUE_TIMERS];
+    smr_lsn core_issued_lsn;  /* last core LSN written to storage */
+    smr_lsn core_durable_lsn; /* last core LSN made durable */
+    struct glue_held *held;
+    uint32_t held_head, n_held;
+    struct glue_route *routes;
+    bool replaying;
+
+    struct smr_buf scratch;
+    struct smr_buf snap;
+    struct smr_buf *fetch_bufs;
+    struct smr_buf rx;
+
+    struct wire_stats stats;
+    uint64_t peer_drops;
+    uint64_t client_drops;
+
+    atomic_bool stop;
+    atomic_bool running;
+    pthread_mutex_t info_lock;
+    struct glue_node_info info;
+};
+
+uint64_t glue_now_ms(void);
+uint64_t glue_mono_ms(void);
+void node_log(struct glue_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int glue_node_step(struct glue_node *n, const struct ord_event *ev);
+int glue_node_apply(struct glue_node *n, const struct ord_output *o,
+                    size_t count);
+void glue_node_release_held(struct glue_node *n);
+void glue_node_on_reply(void *arg, smr_client_id client, smr_req_id req,
+                        smr_seq seq, const uint8_t *reply, uint32_t len,
+                        bool from_session);
+/* Sends a STATUS frame to the client route `id`. */
+void glue_node_send_status(struct glue_node *n, const uint8_t *id,
+                           size_t id_len, uint64_t nonce);
+void glue_node_reply_frame(struct glue_node *n, const uint8_t *id,
+                           size_t id_len, const struct wire_reply *rep);
+void glue_node_route_put(struct glue_node *n, smr_client_id client,
+                         const uint8_t *id, size_t id_len);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * node_setup.c: creating a replica (storage, recovery, executor replay,
+ * sockets) and tearing it down.
+ *
+ * Recovery order: the core's durable state (promise, commit mark, accepted
+ * log above the mark); then the executor from its last snapshot, replaying
+ * the committed log from the snapshot up to the commit mark; then the core
+ * starts and delivers the rest as it learns it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "node_internal.h"
+#include "zmq_util.h"
+
+#define SET_ERR(...)                                                       \
+    do {                                                                   \
+        if (err)                                                           \
+            snprintf(err, err_len, __VA_ARGS__);                           \
+    } while (0)
+
+static int mkdir_p(const char *path)
+{
+    char tmp[GLUE_PATH_BYTES_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int open_storage(struct glue_node *n, char *err, size_t err_len)
+{
+    if (n->opt.store) {
+        n->sto = n->opt.store;
+        return SMR_OK;
+    }
+    n->own_sto = true;
+    if (n->cfg.storage_engine == GLUE_STORAGE_MEMORY)
+        return sto_mem_open(&n->sto);
+    char path[GLUE_PATH_BYTES_MAX + 32];
+    snprintf(path, sizeof path, "%s/replica-%u", n->cfg.storage_path, n->id);
+    if (mkdir_p(path) != 0) {
+        SET_ERR("storage.path: cannot create %s: %s", path, strerror(errno));
+        return SMR_EIO;
+    }
+    return sto_rocksdb_open(path, n->cfg.storage_sync, &n->sto, err, err_len);
+}
+
+static int recover_core(struct glue_node *n, char *err, size_t err_len)
+{
+    static const char *const keys[] = {ORD_PAXOS_STATE_PROMISE,
+                                       ORD_PAXOS_STATE_COMMIT};
+    struct smr_buf b;
+    smr_buf_init(&b);
+    int rc = SMR_OK;
+    for (size_t i = 0; i < 2 && rc == SMR_OK; i++) {
+        rc = sto_state_get(n->sto, keys[i], &b);
+        if (rc == SMR_ENOTFOUND) {
+            rc = SMR_OK;
+            continue;
+        }
+        if (rc == SMR_OK)
+            rc = ord_paxos_recover_state(n->core, keys[i], b.data, b.len);
+        if (rc != SMR_OK)
+            SET_ERR("recovery: state %s: %s", keys[i], smr_strerror(rc));
+    }
+    uint64_t first = 0, last = 0;
+    if (rc == SMR_OK)
+        rc = sto_log_bounds(n->sto, &first, &last);
+    smr_seq from = ord_paxos_recover_log_from(n->core);
+    for (smr_seq s = from; rc == SMR_OK && last && s <= last; s++) {
+        rc = sto_log_get(n->sto, s, &b);
+        if (rc == SMR_ENOTFOUND) {
+            rc = SMR_OK;
+            continue;
+        }
+        if (rc == SMR_OK)
+            rc = ord_paxos_recover_log(n->core, s, b.data, b.len);
+        if (rc != SMR_OK)
+            SET_ERR("recovery: log entry %llu: %s", (unsigned long long)s,
+                    smr_strerror(rc));
+    }
+    smr_buf_free(&b);
+    return rc;
+}
+
+/* Restores the last snapshot, then replays the committed log up to the
+ * core's recovered commit point. Replies are not sent during replay. */
+static int recover_executor(struct glue_node *n, char *err, size_t err_len)
+{
+    struct smr_buf b;
+    smr_buf_init(&b);
+    int rc = sto_state_get(n->sto, GLUE_STATE_SNAPSHOT, &b);
+    if (rc == SMR_OK)
+        rc = exe_restore(n->engine, b.data, b.len);
+    else if (rc == SMR_ENOTFOUND)
+        rc = SMR_OK;
+    if (rc != SMR_OK)
+        SET_ERR("recovery: executor snapshot: %s", smr_strerror(rc));
+    smr_seq upto = ord_paxos_recovered_commit(n->core);
+    n->replaying = true;
+    for (smr_seq s = n->engine->executed_seq + 1; rc == SMR_OK && s <= upto;
+         s++) {
+        struct ord_paxos_entry e;
+        rc = sto_log_get(n->sto, s, &b);
+        if (rc == SMR_OK)
+            rc = ord_paxos_record_decode(b.data, b.len, s, &e);
+        if (rc == SMR_OK) {
+            struct smr_committed c = {s, e.epoch, e.leader_time_ms, e.batch,
+                                      e.batch_len};
+            rc = exe_execute(n->engine, &c);
+            if (rc == SMR_EMALFORMED)
+                rc = SMR_OK;
+        }
+        if (rc != SMR_OK)
+            SET_ERR("recovery: replaying committed entry %llu: %s",
+                    (unsigned long long)s, smr_strerror(rc));
+    }
+    n->replaying = false;
+    smr_buf_free(&b);
+    return rc;
+}
+
+static void *new_socket(struct glue_node *n, int type)
+{
+    void *s = zmq_socket(n->zctx, type);
+    if (s && glue_zsock_harden(s) != SMR_OK) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int open_sockets(struct glue_node *n, char *err, size_t err_len)
+{
+    const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
+    int hwm = 100000;
+    n->peer_in = new_socket(n, ZMQ_PULL);
+    n->client_sock = new_socket(n, ZMQ_ROUTER);
+    if (!n->peer_in || !n->client_sock) {
+        SET_ERR("sockets: %s", zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    zmq_setsockopt(n->peer_in, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(n->client_sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(n->client_sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_bind(n->peer_in, me->peer) != 0) {
+        SET_ERR("replicas[%u].peer: cannot bind %s: %s", n->id, me->peer,
+                zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    if (zmq_bind(n->client_sock, me->client) != 0) {
+        SET_ERR("replicas[%u].client: cannot bind %s: %s", n->id, me->client,
+                zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    for (smr_node_id i = 0; i < n->cfg.n_replicas; i++) {
+        if (i == n->id)
+            continue;
+        int one = 1;
+        n->peer_out[i] = new_socket(n, ZMQ_PUSH);
+        if (!n->peer_out[i]) {
+            SET_ERR("sockets: %s", zmq_strerror(errno));
+            return SMR_EIO;
+        }
+        zmq_setsockopt(n->peer_out[i], ZMQ_SNDHWM, &hwm, sizeof hwm);
+        /* Queue nothing for a peer that is not connected: a restarted peer
+         * must not receive a burst of stale messages. */
+        zmq_setsockopt(n->peer_out[i], ZMQ_IMMEDIATE, &one, sizeof one);
+        const struct glue_replica_config *r = glue_config_replica(&n->cfg, i);
+        if (zmq_connect(n->peer_out[i], r->peer) != 0) {
+            SET_ERR("replicas[%u].peer: cannot connect %s: %s", i, r->peer,
+                    zmq_strerror(errno));
+            return SMR_EIO;
+        }
+    }
+    return SMR_OK;
+}
+
+static int alloc_buffers(struct glue_node *n)
+{
+    n->held = calloc(GLUE_HELD_MAX, sizeof *n->held);
+    n->routes = calloc(GLUE_ROUTES, sizeof *n->routes);
+    n->fetch_bufs = calloc(ORD_PAXOS_ENTRIES_MAX, sizeof *n->fetch_bufs);
+    return n->held && n->routes && n->fetch_bufs ? SMR_OK : SMR_ENOMEM;
+}
+
+static int build(struct glue_node *n, char *err, size_t err_len)
+{
+    int rc = alloc_buffers(n);
+    if (rc == SMR_OK)
+        rc = open_storage(n, err, err_len);
+    if (rc != SMR_OK)
+        return rc;
+    glue_config_paxos(&n->cfg, n->id, &n->paxos_cfg);
+    n->paxos_cfg.rng_seed ^= glue_now_ms() * 0x9E3779B97F4A7C15ULL;
+    rc = ord_paxos_new(&n->paxos_cfg, &n->core);
+    if (rc == SMR_OK)
+        rc = exe_kv_app_new(&n->app);
+    if (rc == SMR_OK)
+        rc = exe_seq_engine_new(n->app, n->cfg.session_ttl_ms,
+                                glue_node_on_reply, n, &n->engine);
+    if (rc != SMR_OK) {
+        SET_ERR("cannot create the replica: %s", smr_strerror(rc));
+        return rc;
+    }
+    rc = recover_core(n, err, err_len);
+    if (rc == SMR_OK)
+        rc = recover_executor(n, err, err_len);
+    if (rc == SMR_OK)
+        rc = open_sockets(n, err, err_len);
+    return rc;
+}
+
+int glue_node_new(const struct glue_config *cfg, smr_node_id id,
+                  const struct glue_node_options *opt, struct glue_node **out,
+                  char *err, size_t err_len)
+{
+    int rc = glue_config_check(cfg, err, err_len);
+    if (rc == SMR_OK)
+        rc = glue_contract_check(cfg, opt && opt->allow_unsafe_storage, err,
+                                 err_len);
+    if (rc != SMR_OK)
+        return rc;
+    if (!glue_config_replica(cfg, id)) {
+        SET_ERR("--id: replica %u is not in the config (it has %u replicas)",
+                id, cfg->n_replicas);
+        return SMR_ECONFIG;
+    }
+    struct glue_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return SMR_ENOMEM;
+    n->cfg = *cfg;
+    n->id = id;
+    if (opt)
+        n->opt = *opt;
+    pthread_mutex_init(&n->info_lock, NULL);
+    n->zctx = n->opt.zmq_context;
+    if (!n->zctx) {
+        n->zctx = zmq_ctx_new();
+        n->own_zctx = true;
+    }
+    rc = n->zctx ? build(n, err, err_len) : SMR_EIO;
+    if (rc != SMR_OK) {
+        glue_node_destroy(&n);
+        return rc;
+    }
+    *out = n;
+    return SMR_OK;
+}
+
+void glue_node_destroy(struct glue_node **pn)
+{
+    if (!pn || !*pn)
+        return;
+    struct glue_node *n = *pn;
+    if (n->peer_in)
+        zmq_close(n->peer_in);
+    if (n->client_sock)
+        zmq_close(n->client_sock);
+    for (smr_node_id i = 0; i < SMR_NODES_MAX; i++)
+        if (n->peer_out[i])
+            zmq_close(n->peer_out[i]);
+    if (n->own_zctx && n->zctx)
+        zmq_ctx_term(n->zctx);
+    exe_engine_destroy(&n->engine);
+    exe_app_destroy(&n->app);
+    ord_paxos_destroy(&n->core);
+    if (n->own_sto)
+        sto_close(&n->sto);
+    if (n->held)
+        for (uint32_t i = 0; i < GLUE_HELD_MAX; i++)
+            smr_buf_free(&n->held[i].frame);
+    if (n->fetch_bufs)
+        for (uint32_t i = 0; i < ORD_PAXOS_ENTRIES_MAX; i++)
+            smr_buf_free(&n->fetch_bufs[i]);
+    free(n->held);
+    free(n->routes);
+    free(n->fetch_bufs);
+    smr_buf_free(&n->scratch);
+    smr_buf_free(&n->snap);
+    smr_buf_free(&n->rx);
+    pthread_mutex_destroy(&n->info_lock);
+    free(n);
+    *pn = NULL;
+}

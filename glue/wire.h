@@ -1,0 +1,186 @@
+/*
+ * wire.h: Strata's wire format (ARCHITECTURE.md "Wire format").
+ *
+ * Every frame is one msgpack array `[version, type, field...]` with
+ * version = WIRE_VERSION. Integers are msgpack unsigned ints, byte strings
+ * are msgpack `bin`, flags are msgpack bools. Schemas (field order):
+ *
+ *   REQUEST            client_id, req_id, op
+ *   REPLY              client_id, req_id, seq, status, leader_hint, result
+ *   STATUS_REQ         nonce
+ *   STATUS             nonce, node_id, is_leader, leader_hint, ballot,
+ *                      committed_seq, executed_seq, frames_rejected, fsyncs,
+ *                      entries_per_fsync_x100
+ *   PAXOS              cluster_id, epoch, type, from, ballot, slot,
+ *                      slot_count, commit_upto, more, entries
+ *                      where entries = [[slot, ballot, epoch,
+ *                                        leader_time_ms, batch], ...]
+ *   COMMITTED          seq, epoch, leader_time_ms, batch
+ *   SUBSCRIBE          consumer_id, from_seq, credit
+ *   CHECKPOINT         seq, digest
+ *   SNAPSHOT_REQUIRED  first_available_seq
+ *
+ * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
+ * unpacker (it trusts declared sizes); they use the strict reader in
+ * wire_reader.h, which checks every type, length and range against the
+ * bytes that remain and the field's bound before reading, and they do not
+ * allocate. Batches (smr.h) inside PAXOS and COMMITTED frames are checked
+ * with smr_batch_validate().
+ *
+ * Ownership: encoders reset `out` and leave one frame in it; on failure
+ * `out` is left empty. Decoders are zero copy: every decoded byte field
+ * (op, result, batch) POINTS INTO the caller's frame and is valid only as
+ * long as the frame is. (The 32-byte checkpoint digest is the exception: it
+ * is copied into a fixed array.) A failed decode leaves its outputs
+ * unchanged, except the caller's PAXOS `entries` scratch array.
+ *
+ * Decoder return codes:
+ *   SMR_OK          the frame is valid and fully consumed
+ *   SMR_ETRUNCATED  the frame ends before a declared field or length
+ *   SMR_EMALFORMED  a wrong msgpack type, a wrong array length, a value out
+ *                   of range (paxos type, reply status, u32 field), an
+ *                   invalid batch, or trailing bytes
+ *   SMR_ETOOBIG     a declared length over its bound (or a frame over
+ *                   SMR_FRAME_BYTES_MAX)
+ *   SMR_EVERSION    version != WIRE_VERSION
+ *   SMR_ETYPE       an unknown message type, or not the type this decoder
+ *                   reads
+ */
+#ifndef STRATA_GLUE_WIRE_H
+#define STRATA_GLUE_WIRE_H
+
+#include "paxos.h"
+#include "smr.h"
+
+#define WIRE_VERSION 1
+#define WIRE_RESULT_BYTES_MAX (1u << 20) /* one reply's result */
+#define WIRE_LEADER_UNKNOWN UINT32_MAX   /* leader_hint when unknown */
+
+enum wire_type {
+    WIRE_REQUEST = 1,       /* client -> replica */
+    WIRE_REPLY,             /* replica -> client */
+    WIRE_STATUS_REQ,        /* anyone -> replica */
+    WIRE_STATUS,            /* replica -> asker */
+    WIRE_PAXOS,             /* replica <-> replica */
+    WIRE_COMMITTED,         /* ordering -> executor */
+    WIRE_SUBSCRIBE,         /* executor -> ordering */
+    WIRE_CHECKPOINT,        /* executor -> ordering */
+    WIRE_SNAPSHOT_REQUIRED, /* ordering -> executor */
+    WIRE_TYPE__MAX = WIRE_SNAPSHOT_REQUIRED,
+};
+
+enum wire_reply_status {
+    WIRE_REPLY_OK = 0,
+    WIRE_REPLY_NOT_LEADER = 1, /* retry at leader_hint */
+    WIRE_REPLY_BUSY = 2,       /* retry later */
+    WIRE_REPLY_ERROR = 3,      /* result holds a message */
+    WIRE_REPLY__MAX = WIRE_REPLY_ERROR,
+};
+
+struct wire_reply {
+    smr_client_id client_id;
+    smr_req_id req_id;
+    smr_seq seq; /* the slot that executed it, 0 if none */
+    enum wire_reply_status status;
+    smr_node_id leader_hint; /* WIRE_LEADER_UNKNOWN when unknown */
+    const uint8_t *result;   /* borrowed; <= WIRE_RESULT_BYTES_MAX */
+    uint32_t result_len;
+};
+
+struct wire_status_req {
+    uint64_t nonce; /* echoed in STATUS */
+};
+
+struct wire_status {
+    uint64_t nonce;
+    smr_node_id node_id;
+    bool is_leader;
+    smr_node_id leader_hint; /* WIRE_LEADER_UNKNOWN when unknown */
+    uint64_t ballot;
+    smr_seq committed_seq;
+    smr_seq executed_seq;
+    uint64_t frames_rejected;
+    uint64_t fsyncs;
+    uint64_t entries_per_fsync_x100; /* fixed point: 250 means 2.5 */
+};
+
+struct wire_subscribe {
+    uint64_t consumer_id;
+    smr_seq from_seq; /* resume cursor: the first seq wanted */
+    uint32_t credit;  /* entries the consumer can take */
+};
+
+struct wire_checkpoint {
+    smr_seq seq;
+    uint8_t digest[SMR_DIGEST_BYTES]; /* copied, not borrowed */
+};
+
+struct wire_snapshot_required {
+    smr_seq first_available_seq;
+};
+
+/* Reads the array header, version and type of a frame without decoding the
+ * rest. SMR_OK with `*type` set to a valid enum wire_type, or a decoder
+ * return code (above) for the header. `*type` is unchanged on failure. */
+int wire_peek_type(const uint8_t *frame, size_t len, int *type);
+
+/* "REQUEST", "PAXOS", ...; "UNKNOWN" for anything else. Static string. */
+const char *wire_type_name(int type);
+
+/* Encoders: reset `out` and write one frame. SMR_OK; SMR_ETOOBIG when a
+ * byte field or entry count exceeds its bound or the frame would exceed
+ * SMR_FRAME_BYTES_MAX; SMR_ENOMEM when the buffer cannot grow. `msg` is
+ * borrowed. Encoders do not validate batch contents: decoders do. */
+int wire_encode_request(struct smr_buf *out, const struct smr_request *msg);
+int wire_encode_reply(struct smr_buf *out, const struct wire_reply *msg);
+int wire_encode_status_req(struct smr_buf *out,
+                           const struct wire_status_req *msg);
+int wire_encode_status(struct smr_buf *out, const struct wire_status *msg);
+int wire_encode_paxos(struct smr_buf *out, uint64_t cluster_id, smr_epoch epoch,
+                      const struct ord_paxos_msg *msg);
+int wire_encode_committed(struct smr_buf *out, const struct smr_committed *msg);
+int wire_encode_subscribe(struct smr_buf *out,
+                          const struct wire_subscribe *msg);
+int wire_encode_checkpoint(struct smr_buf *out,
+                           const struct wire_checkpoint *msg);
+int wire_encode_snapshot_required(struct smr_buf *out,
+                                  const struct wire_snapshot_required *msg);
+
+/* Decoders: parse one whole frame of `len` bytes (borrowed) into `out`.
+ * Return codes above; byte fields point into `frame`. */
+int wire_decode_request(const uint8_t *frame, size_t len,
+                        struct smr_request *out);
+int wire_decode_reply(const uint8_t *frame, size_t len, struct wire_reply *out);
+int wire_decode_status_req(const uint8_t *frame, size_t len,
+                           struct wire_status_req *out);
+int wire_decode_status(const uint8_t *frame, size_t len,
+                       struct wire_status *out);
+/* PAXOS: the caller provides the `entries` scratch array; on success
+ * out->entries points at it and each entry's batch points into `f` and has
+ * passed smr_batch_validate(). */
+int wire_decode_paxos(const uint8_t *f, size_t len, uint64_t *cluster_id,
+                      smr_epoch *epoch, struct ord_paxos_msg *out,
+                      struct ord_paxos_entry entries[ORD_PAXOS_ENTRIES_MAX]);
+int wire_decode_committed(const uint8_t *frame, size_t len,
+                          struct smr_committed *out);
+int wire_decode_subscribe(const uint8_t *frame, size_t len,
+                          struct wire_subscribe *out);
+int wire_decode_checkpoint(const uint8_t *frame, size_t len,
+                           struct wire_checkpoint *out);
+int wire_decode_snapshot_required(const uint8_t *frame, size_t len,
+                                  struct wire_snapshot_required *out);
+
+/* Frame accounting for status lines: one accepted count and one rejected
+ * count per error code. Zero-initialize. */
+struct wire_stats {
+    uint64_t accepted;
+    uint64_t rejected[SMR_ERR__COUNT];
+};
+
+/* Counts one decode result: SMR_OK as accepted, anything else under its
+ * code (codes out of range are counted as SMR_EINVAL). */
+void wire_stats_count(struct wire_stats *s, int rc);
+/* The sum of all rejected counts. */
+uint64_t wire_stats_rejected_total(const struct wire_stats *s);
+
+#endif
