@@ -16,20 +16,31 @@
 #define TRY_TIMEOUT_MS 400   /* then try the next replica */
 #define NO_LEADER_BACKOFF_MS 20
 #define BUSY_BACKOFF_MS 5
+#define SESSIONS_MAX 65536
+
+struct glue_session {
+    smr_req_id req_id;
+    smr_node_id target;
+    struct smr_buf frame; /* the encoded request, kept for retries */
+    bool outstanding;
+    uint64_t resend_at_ms; /* 0: sent, waiting */
+    uint64_t try_deadline_ms;
+};
 
 struct glue_client {
     void *zctx;
     bool own_zctx;
     uint32_t n;
     void *socks[SMR_NODES_MAX];
-    smr_client_id id;
-    smr_req_id req_id;
-    smr_node_id target;
-    struct smr_buf op;
-    struct smr_buf frame;
-    bool outstanding;
-    uint64_t resend_at_ms; /* 0: sent, waiting */
-    uint64_t try_deadline_ms;
+    smr_client_id base_id; /* session i has client id base_id + i */
+    uint32_t n_sessions;
+    struct glue_session *sessions;
+    smr_node_id leader_guess;
+    /* glue_client_call's result, filled by its completion callback */
+    struct smr_buf *call_result;
+    smr_seq *call_seq;
+    bool call_done;
+    int call_rc;
 };
 
 static uint64_t mono_ms(void)
@@ -39,34 +50,46 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int glue_client_new(const struct glue_config *cfg, void *zmq_context,
-                    struct glue_client **out)
+int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
+                             uint32_t sessions, struct glue_client **out)
 {
+    if (sessions == 0 || sessions > SESSIONS_MAX)
+        return SMR_EINVAL;
     if (sodium_init() < 0)
         return SMR_EIO;
     struct glue_client *c = calloc(1, sizeof *c);
     if (!c)
         return SMR_ENOMEM;
+    c->sessions = calloc(sessions, sizeof *c->sessions);
+    c->n_sessions = sessions;
     c->zctx = zmq_context;
     if (!c->zctx) {
         c->zctx = zmq_ctx_new();
         c->own_zctx = true;
     }
     c->n = cfg->n_replicas;
-    randombytes_buf(&c->id, sizeof c->id);
-    c->id &= ~(1ULL << 63); /* keep ids positive for JSON consumers */
-    for (uint32_t i = 0; i < c->n; i++) {
+    randombytes_buf(&c->base_id, sizeof c->base_id);
+    c->base_id &= (1ULL << 62) - 1; /* positive, and base + i never wraps */
+    c->leader_guess = (smr_node_id)(c->base_id % c->n);
+    bool ok = c->sessions && c->zctx;
+    for (uint32_t i = 0; ok && i < c->n; i++) {
         const struct glue_replica_config *r = glue_config_replica(cfg, i);
-        c->socks[i] = c->zctx ? zmq_socket(c->zctx, ZMQ_DEALER) : NULL;
-        if (!c->socks[i] || glue_zsock_harden(c->socks[i]) != SMR_OK ||
-            zmq_connect(c->socks[i], r->client) != 0) {
-            glue_client_destroy(&c);
-            return SMR_EIO;
-        }
+        c->socks[i] = zmq_socket(c->zctx, ZMQ_DEALER);
+        ok = c->socks[i] && glue_zsock_harden(c->socks[i]) == SMR_OK &&
+             zmq_connect(c->socks[i], r->client) == 0;
     }
-    c->target = (smr_node_id)(c->id % c->n);
+    if (!ok) {
+        glue_client_destroy(&c);
+        return SMR_EIO;
+    }
     *out = c;
     return SMR_OK;
+}
+
+int glue_client_new(const struct glue_config *cfg, void *zmq_context,
+                    struct glue_client **out)
+{
+    return glue_client_new_sessions(cfg, zmq_context, 1, out);
 }
 
 void glue_client_destroy(struct glue_client **pc)
@@ -79,99 +102,113 @@ void glue_client_destroy(struct glue_client **pc)
             zmq_close(c->socks[i]);
     if (c->own_zctx && c->zctx)
         zmq_ctx_term(c->zctx);
-    smr_buf_free(&c->op);
-    smr_buf_free(&c->frame);
+    for (uint32_t i = 0; c->sessions && i < c->n_sessions; i++)
+        smr_buf_free(&c->sessions[i].frame);
+    free(c->sessions);
     free(c);
     *pc = NULL;
 }
 
 smr_client_id glue_client_id(const struct glue_client *c)
 {
-    return c->id;
+    return c->base_id;
 }
 
-static void send_now(struct glue_client *c, uint64_t now_ms)
+static void send_now(struct glue_client *c, struct glue_session *s,
+                     uint64_t now_ms)
 {
-    zmq_send(c->socks[c->target], c->frame.data, c->frame.len, ZMQ_DONTWAIT);
-    c->resend_at_ms = 0;
-    c->try_deadline_ms = now_ms + TRY_TIMEOUT_MS;
+    zmq_send(c->socks[s->target], s->frame.data, s->frame.len, ZMQ_DONTWAIT);
+    s->resend_at_ms = 0;
+    s->try_deadline_ms = now_ms + TRY_TIMEOUT_MS;
 }
 
-int glue_client_submit(struct glue_client *c, const uint8_t *op,
-                       uint32_t op_len)
+int glue_client_submit(struct glue_client *c, uint32_t session,
+                       const uint8_t *op, uint32_t op_len)
 {
+    if (session >= c->n_sessions)
+        return SMR_EINVAL;
+    struct glue_session *s = &c->sessions[session];
+    if (s->outstanding)
+        return SMR_EFULL;
     if (op_len > SMR_OP_BYTES_MAX)
         return SMR_ETOOBIG;
-    int rc = smr_buf_set(&c->op, op, op_len);
+    struct smr_request r = {c->base_id + session, s->req_id + 1, op, op_len};
+    int rc = wire_encode_request(&s->frame, &r);
     if (rc != SMR_OK)
         return rc;
-    struct smr_request r = {c->id, ++c->req_id, c->op.data, op_len};
-    rc = wire_encode_request(&c->frame, &r);
-    if (rc != SMR_OK)
-        return rc;
-    c->outstanding = true;
-    send_now(c, mono_ms());
+    s->req_id++;
+    s->outstanding = true;
+    s->target = c->leader_guess;
+    send_now(c, s, mono_ms());
     return SMR_OK;
 }
 
-static void next_replica(struct glue_client *c)
-{
-    c->target = (c->target + 1) % c->n;
-}
-
-/* Handles one reply frame; sets *done when it answers our request. */
+/* Handles one reply frame. Stale, foreign and malformed frames are ignored:
+ * the request they answer is no longer outstanding. */
 static void on_reply(struct glue_client *c, const uint8_t *f, size_t len,
-                     uint64_t now_ms, bool *done, struct smr_buf *result,
-                     smr_seq *seq)
+                     uint64_t now_ms, glue_client_done_fn done, void *arg)
 {
     struct wire_reply rep;
-    if (wire_decode_reply(f, len, &rep) != SMR_OK || rep.client_id != c->id ||
-        rep.req_id != c->req_id || !c->outstanding)
-        return; /* malformed or stale: ignore */
+    if (wire_decode_reply(f, len, &rep) != SMR_OK ||
+        rep.client_id < c->base_id ||
+        rep.client_id - c->base_id >= c->n_sessions)
+        return;
+    uint32_t idx = (uint32_t)(rep.client_id - c->base_id);
+    struct glue_session *s = &c->sessions[idx];
+    if (!s->outstanding || rep.req_id != s->req_id)
+        return;
     switch (rep.status) {
     case WIRE_REPLY_OK:
-        if (result && smr_buf_set(result, rep.result, rep.result_len) != SMR_OK)
-            return;
-        if (seq)
-            *seq = rep.seq;
-        c->outstanding = false;
-        *done = true;
+        s->outstanding = false;
+        c->leader_guess = s->target;
+        done(arg, idx, rep.result, rep.result_len, rep.seq);
         return;
     case WIRE_REPLY_NOT_LEADER:
-        if (rep.leader_hint < c->n && rep.leader_hint != c->target) {
-            c->target = rep.leader_hint;
-            send_now(c, now_ms);
+        if (rep.leader_hint < c->n && rep.leader_hint != s->target) {
+            s->target = c->leader_guess = rep.leader_hint;
+            send_now(c, s, now_ms);
         } else {
-            next_replica(c);
-            c->resend_at_ms = now_ms + NO_LEADER_BACKOFF_MS;
+            s->target = (s->target + 1) % c->n;
+            s->resend_at_ms = now_ms + NO_LEADER_BACKOFF_MS;
         }
         return;
     case WIRE_REPLY_BUSY:
     case WIRE_REPLY_ERROR:
-        c->resend_at_ms = now_ms + BUSY_BACKOFF_MS;
+        s->resend_at_ms = now_ms + BUSY_BACKOFF_MS;
         return;
     }
 }
 
-int glue_client_poll(struct glue_client *c, uint64_t now_ms, bool *done,
-                     struct smr_buf *result, smr_seq *seq)
+static void retry_due(struct glue_client *c, uint64_t now_ms)
 {
-    *done = false;
+    for (uint32_t i = 0; i < c->n_sessions; i++) {
+        struct glue_session *s = &c->sessions[i];
+        if (!s->outstanding)
+            continue;
+        if (s->resend_at_ms && now_ms >= s->resend_at_ms) {
+            send_now(c, s, now_ms);
+        } else if (!s->resend_at_ms && now_ms >= s->try_deadline_ms) {
+            /* Same request id at the next replica: the session table
+             * answers it if the first attempt was applied after all. */
+            s->target = (s->target + 1) % c->n;
+            send_now(c, s, now_ms);
+        }
+    }
+}
+
+int glue_client_poll(struct glue_client *c, uint64_t now_ms,
+                     glue_client_done_fn done, void *arg)
+{
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    for (uint32_t i = 0; i < c->n && !*done; i++)
-        while (!*done && zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0)
+    for (uint32_t i = 0; i < c->n; i++)
+        for (int k = 0; k < 4096 &&
+                        zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0;
+             k++)
             on_reply(c, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms, done,
-                     result, seq);
+                     arg);
     zmq_msg_close(&msg);
-    if (*done || !c->outstanding)
-        return SMR_OK;
-    if (c->resend_at_ms && now_ms >= c->resend_at_ms) {
-        send_now(c, now_ms);
-    } else if (!c->resend_at_ms && now_ms >= c->try_deadline_ms) {
-        next_replica(c); /* same request id: the session table dedupes */
-        send_now(c, now_ms);
-    }
+    retry_due(c, now_ms);
     return SMR_OK;
 }
 
@@ -188,24 +225,38 @@ int glue_client_pollitems(struct glue_client *c, void *items, int max)
     return k;
 }
 
+static void call_done(void *arg, uint32_t session, const uint8_t *result,
+                      uint32_t len, smr_seq seq)
+{
+    struct glue_client *c = arg;
+    (void)session;
+    c->call_done = true;
+    c->call_rc = c->call_result ? smr_buf_set(c->call_result, result, len)
+                                : SMR_OK;
+    if (c->call_seq)
+        *c->call_seq = seq;
+}
+
 int glue_client_call(struct glue_client *c, const uint8_t *op,
                      uint32_t op_len, uint64_t timeout_ms,
                      struct smr_buf *result, smr_seq *seq)
 {
-    int rc = glue_client_submit(c, op, op_len);
+    int rc = glue_client_submit(c, 0, op, op_len);
     if (rc != SMR_OK)
         return rc;
+    c->call_result = result;
+    c->call_seq = seq;
+    c->call_done = false;
     uint64_t deadline = mono_ms() + timeout_ms;
     zmq_pollitem_t items[SMR_NODES_MAX];
     int n = glue_client_pollitems(c, items, SMR_NODES_MAX);
     for (;;) {
         uint64_t now = mono_ms();
-        bool done = false;
-        rc = glue_client_poll(c, now, &done, result, seq);
-        if (rc != SMR_OK || done)
-            return rc;
+        glue_client_poll(c, now, call_done, c);
+        if (c->call_done)
+            return c->call_rc;
         if (now >= deadline) {
-            c->outstanding = false;
+            c->sessions[0].outstanding = false;
             return SMR_ETIMEOUT;
         }
         zmq_poll(items, n, 10);

@@ -34,15 +34,27 @@ int glue_client_call(struct glue_client *c, const uint8_t *op,
                      uint32_t op_len, uint64_t timeout_ms,
                      struct smr_buf *result, smr_seq *seq);
 
-/* Asynchronous form, for load generators driving many clients from one
- * thread: submit, then feed every readable socket to glue_client_poll. */
-int glue_client_submit(struct glue_client *c, const uint8_t *op,
-                       uint32_t op_len);
-/* Handles whatever is readable and any retry that is due. Returns SMR_OK
- * with *done true once the reply arrived (result filled), SMR_OK with *done
- * false while waiting. */
-int glue_client_poll(struct glue_client *c, uint64_t now_ms, bool *done,
-                     struct smr_buf *result, smr_seq *seq);
+/* Sessions: a client may carry many independent sessions (each its own
+ * client id and request ids, one request outstanding) over the same
+ * sockets, as a load generator multiplexes many logical clients over a few
+ * connections. glue_client_new makes one session (number 0). */
+int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
+                             uint32_t sessions, struct glue_client **out);
+
+/* Asynchronous form: submit on a session, then call glue_client_poll
+ * whenever a socket is readable (or every few milliseconds, for retries).
+ * SMR_EFULL when the session already has a request outstanding. */
+int glue_client_submit(struct glue_client *c, uint32_t session,
+                       const uint8_t *op, uint32_t op_len);
+
+/* Called by glue_client_poll for each completed request; `result` is
+ * borrowed for the call. */
+typedef void (*glue_client_done_fn)(void *arg, uint32_t session,
+                                    const uint8_t *result, uint32_t len,
+                                    smr_seq seq);
+/* Handles whatever is readable and every retry that is due. */
+int glue_client_poll(struct glue_client *c, uint64_t now_ms,
+                     glue_client_done_fn done, void *arg);
 /* The sockets to wait on (one per replica): fills up to `max` zmq poll
  * items and returns how many. */
 int glue_client_pollitems(struct glue_client *c, void *items, int max);

@@ -10,10 +10,11 @@
 
 static void help(void)
 {
-    printf("usage: strata bench --config FILE [--clients N] [--duration S]\n"
-           "                    [--value-bytes B] [--keys K] [--get-permille P]\n"
+    printf("usage: strata bench --config FILE [--clients N] [--conns C]\n"
+           "                    [--duration S] [--value-bytes B] [--keys K] [--get-permille P]\n"
            "                    [--warmup S] [--csv FILE]\n"
-           "\nRuns N closed-loop clients (one request outstanding each) for S\n"
+           "\nRuns N closed-loop clients (one request outstanding each, each its\n"
+           "own session) multiplexed over C connections (default 1) for S\n"
            "seconds after a warm-up, then prints ops/s and p50/p99/p99.9\n"
            "latency. Defaults: 1 client, 10 s, 128-byte values, 10000 keys,\n"
            "puts only, 1 s warm-up. --csv appends one row (with a header when\n"
@@ -50,6 +51,7 @@ int cmd_bench(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"clients", required_argument, 0, 'n'},
+        {"conns", required_argument, 0, 'C'},
         {"duration", required_argument, 0, 'd'},
         {"value-bytes", required_argument, 0, 'v'},
         {"keys", required_argument, 0, 'k'},
@@ -59,6 +61,7 @@ int cmd_bench(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *config = NULL, *csv = NULL;
+    uint64_t conns = 1;
     uint64_t clients = 1, dur = 10, vbytes = 128, keys = 10000, gets = 0,
              warm = 1;
     int c;
@@ -68,6 +71,7 @@ int cmd_bench(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'o': csv = optarg; break;
         case 'n': ok = cli_parse_u64("--clients", optarg, 1, 4096, &clients); break;
+        case 'C': ok = cli_parse_u64("--conns", optarg, 1, 4096, &conns); break;
         case 'd': ok = cli_parse_u64("--duration", optarg, 1, 86400, &dur); break;
         case 'v': ok = cli_parse_u64("--value-bytes", optarg, 0, 262144, &vbytes); break;
         case 'k': ok = cli_parse_u64("--keys", optarg, 1, 100000000, &keys); break;
@@ -80,7 +84,7 @@ int cmd_bench(int argc, char **argv)
     if (!ok || !cli_load_config(config, &cfg))
         return 2;
     struct load *l;
-    if (load_new(&cfg, (uint32_t)clients, (uint32_t)keys, (uint32_t)vbytes,
+    if (load_new(&cfg, (uint32_t)clients, (uint32_t)conns, (uint32_t)keys, (uint32_t)vbytes,
                  (uint32_t)gets, &l) != SMR_OK) {
         fprintf(stderr, "strata bench: cannot create the clients\n");
         return 1;

@@ -178,7 +178,7 @@ int cmd_demo(int argc, char **argv)
         if (!start_replica(i))
             return 1;
     struct load *l;
-    if (load_new(&cfg, (uint32_t)clients, 1000, 128, 200, &l) != SMR_OK)
+    if (load_new(&cfg, (uint32_t)clients, 1, 1000, 128, 200, &l) != SMR_OK)
         return 1;
     uint64_t total = 0, gap = 0;
     int killed = -1;

@@ -14,16 +14,12 @@
 
 #define LAT_MAX (32u << 20) /* latencies kept per interval */
 
-struct load_client {
-    struct glue_client *c;
-    uint64_t started_us;
-    uint32_t first_item, n_items;
-};
-
 struct load {
     void *zctx;
-    uint32_t n;
-    struct load_client *cl;
+    uint32_t n_sessions;
+    uint32_t n_conns;
+    struct glue_client **conns;  /* session i lives on conns[i % n_conns] */
+    uint64_t *started_us;        /* per session */
     zmq_pollitem_t *items;
     int n_items;
     uint32_t keys, value_bytes, get_permille;
@@ -50,7 +46,7 @@ static uint64_t rnd(struct load *l)
     return l->rng;
 }
 
-static int submit(struct load *l, struct load_client *lc)
+static void submit(struct load *l, uint32_t session)
 {
     char key[32];
     int klen = snprintf(key, sizeof key, "key-%llu",
@@ -59,45 +55,52 @@ static int submit(struct load *l, struct load_client *lc)
     int rc = exe_kv_encode(&l->op, get ? EXE_KV_GET : EXE_KV_PUT, key,
                            (uint32_t)klen, NULL, 0, get ? NULL : l->value,
                            get ? 0 : l->value_bytes);
+    struct glue_client *c = l->conns[session % l->n_conns];
     if (rc == SMR_OK)
-        rc = glue_client_submit(lc->c, l->op.data, (uint32_t)l->op.len);
-    lc->started_us = load_now_us();
-    return rc;
+        rc = glue_client_submit(c, session / l->n_conns, l->op.data,
+                                (uint32_t)l->op.len);
+    if (rc != SMR_OK)
+        l->errors++;
+    l->started_us[session] = load_now_us();
 }
 
-int load_new(const struct glue_config *cfg, uint32_t clients, uint32_t keys,
-             uint32_t value_bytes, uint32_t get_permille, struct load **out)
+int load_new(const struct glue_config *cfg, uint32_t clients, uint32_t conns,
+             uint32_t keys, uint32_t value_bytes, uint32_t get_permille,
+             struct load **out)
 {
     struct load *l = calloc(1, sizeof *l);
     if (!l)
         return SMR_ENOMEM;
     l->zctx = zmq_ctx_new();
-    l->n = clients;
+    l->n_sessions = clients;
+    l->n_conns = conns < 1 ? 1 : conns > clients ? clients : conns;
     l->keys = keys ? keys : 1;
     l->value_bytes = value_bytes;
     l->get_permille = get_permille;
     l->rng = load_now_us() | 1;
-    l->cl = calloc(clients, sizeof *l->cl);
-    l->items = calloc((size_t)clients * SMR_NODES_MAX, sizeof *l->items);
+    l->conns = calloc(l->n_conns, sizeof *l->conns);
+    l->started_us = calloc(clients, sizeof *l->started_us);
+    l->items = calloc((size_t)l->n_conns * SMR_NODES_MAX, sizeof *l->items);
     l->lat_us = malloc(LAT_MAX * sizeof *l->lat_us);
     l->value = malloc(value_bytes ? value_bytes : 1);
-    if (!l->zctx || !l->cl || !l->items || !l->lat_us || !l->value) {
+    if (!l->zctx || !l->conns || !l->started_us || !l->items || !l->lat_us ||
+        !l->value) {
         load_destroy(&l);
         return SMR_ENOMEM;
     }
     memset(l->value, 'v', value_bytes);
-    for (uint32_t i = 0; i < clients; i++) {
-        struct load_client *lc = &l->cl[i];
-        if (glue_client_new(cfg, l->zctx, &lc->c) != SMR_OK) {
+    for (uint32_t i = 0; i < l->n_conns; i++) {
+        uint32_t sessions = (clients - i + l->n_conns - 1) / l->n_conns;
+        if (glue_client_new_sessions(cfg, l->zctx, sessions, &l->conns[i]) !=
+            SMR_OK) {
             load_destroy(&l);
             return SMR_EIO;
         }
-        lc->first_item = (uint32_t)l->n_items;
-        lc->n_items = (uint32_t)glue_client_pollitems(
-            lc->c, &l->items[l->n_items], SMR_NODES_MAX);
-        l->n_items += (int)lc->n_items;
-        submit(l, lc);
+        l->n_items += glue_client_pollitems(l->conns[i], &l->items[l->n_items],
+                                            SMR_NODES_MAX);
     }
+    for (uint32_t s = 0; s < clients; s++)
+        submit(l, s);
     *out = l;
     return SMR_OK;
 }
@@ -107,11 +110,12 @@ void load_destroy(struct load **pl)
     if (!pl || !*pl)
         return;
     struct load *l = *pl;
-    for (uint32_t i = 0; l->cl && i < l->n; i++)
-        glue_client_destroy(&l->cl[i].c);
+    for (uint32_t i = 0; l->conns && i < l->n_conns; i++)
+        glue_client_destroy(&l->conns[i]);
     if (l->zctx)
         zmq_ctx_term(l->zctx);
-    free(l->cl);
+    free(l->conns);
+    free(l->started_us);
     free(l->items);
     free(l->lat_us);
     free(l->value);
@@ -120,43 +124,39 @@ void load_destroy(struct load **pl)
     *pl = NULL;
 }
 
-static void poll_client(struct load *l, struct load_client *lc, uint64_t now_ms)
+struct done_ctx {
+    struct load *l;
+    uint32_t conn;
+};
+
+static void on_done(void *arg, uint32_t session, const uint8_t *result,
+                    uint32_t len, smr_seq seq)
 {
-    bool done = false;
-    if (glue_client_poll(lc->c, now_ms, &done, NULL, NULL) != SMR_OK) {
-        l->errors++;
-        return;
-    }
-    if (!done)
-        return;
-    uint64_t lat = load_now_us() - lc->started_us;
+    struct done_ctx *d = arg;
+    struct load *l = d->l;
+    (void)result;
+    (void)len;
+    (void)seq;
+    uint32_t global = session * l->n_conns + d->conn;
+    uint64_t lat = load_now_us() - l->started_us[global];
     if (l->n_lat < LAT_MAX)
         l->lat_us[l->n_lat++] = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
     l->ops++;
-    if (submit(l, lc) != SMR_OK)
-        l->errors++;
+    submit(l, global);
 }
 
 void load_run(struct load *l, uint64_t ms)
 {
     uint64_t end = load_now_us() + ms * 1000;
-    uint64_t sweep = 0;
     for (;;) {
         uint64_t now = load_now_us();
         if (now >= end)
             break;
         zmq_poll(l->items, l->n_items, 2);
         now = load_now_us();
-        bool all = now >= sweep; /* retries need a look even when idle */
-        if (all)
-            sweep = now + 2000;
-        for (uint32_t i = 0; i < l->n; i++) {
-            struct load_client *lc = &l->cl[i];
-            bool ready = all;
-            for (uint32_t k = 0; k < lc->n_items && !ready; k++)
-                ready = l->items[lc->first_item + k].revents & ZMQ_POLLIN;
-            if (ready)
-                poll_client(l, lc, now / 1000);
+        for (uint32_t i = 0; i < l->n_conns; i++) {
+            struct done_ctx d = {l, i};
+            glue_client_poll(l->conns[i], now / 1000, on_done, &d);
         }
     }
 }

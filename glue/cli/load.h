@@ -18,10 +18,13 @@ struct load_stats {
     double p50_ms, p99_ms, p999_ms;
 };
 
-/* `keys` distinct keys; every request is a put of `value_bytes` bytes,
- * except that `get_permille` of them are gets. */
-int load_new(const struct glue_config *cfg, uint32_t clients, uint32_t keys,
-             uint32_t value_bytes, uint32_t get_permille, struct load **out);
+/* `clients` closed-loop sessions multiplexed over `conns` connections
+ * (each one DEALER socket per replica); `keys` distinct keys; every request
+ * is a put of `value_bytes` bytes, except that `get_permille` of them are
+ * gets. */
+int load_new(const struct glue_config *cfg, uint32_t clients, uint32_t conns,
+             uint32_t keys, uint32_t value_bytes, uint32_t get_permille,
+             struct load **out);
 void load_destroy(struct load **l);
 /* Drives the clients for `ms` milliseconds. */
 void load_run(struct load *l, uint64_t ms);
