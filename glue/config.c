@@ -155,14 +155,18 @@ static int check_endpoint(const char *field, const char *ep, char *err,
            glue_quote(ep, q, sizeof(q)));
 }
 
+/* Endpoint k of the config: replica k / 3's peer, client or stream (the
+ * stream endpoint is optional: "" when the executor is embedded). */
+#define ROLES 3
 static const char *endpoint_of(const struct glue_config *c, uint32_t k)
 {
-    return k % 2 == 0 ? c->replicas[k / 2].peer : c->replicas[k / 2].client;
+    const struct glue_replica_config *r = &c->replicas[k / ROLES];
+    return k % ROLES == 0 ? r->peer : k % ROLES == 1 ? r->client : r->stream;
 }
 
 static const char *role_of(uint32_t k)
 {
-    return k % 2 == 0 ? "peer" : "client";
+    return k % ROLES == 0 ? "peer" : k % ROLES == 1 ? "client" : "stream";
 }
 
 /* Replica ids are 0..n-1, each once; so no id is missing either. */
@@ -191,21 +195,25 @@ static int check_replicas(const struct glue_config *c, char *err,
         seen_at[id] = (int)i;
     }
     char field[FIELD_BYTES];
-    for (uint32_t k = 0; k < 2 * n; k++) {
-        snprintf(field, sizeof(field), "replicas[%u].%s", k / 2, role_of(k));
+    for (uint32_t k = 0; k < ROLES * n; k++) {
+        if (k % ROLES == 2 && endpoint_of(c, k)[0] == '\0')
+            continue; /* no stream endpoint: the executor is embedded */
+        snprintf(field, sizeof(field), "replicas[%u].%s", k / ROLES,
+                 role_of(k));
         int rc = check_endpoint(field, endpoint_of(c, k), err, err_len);
         if (rc != SMR_OK)
             return rc;
     }
-    for (uint32_t k = 1; k < 2 * n; k++) {
+    for (uint32_t k = 1; k < ROLES * n; k++) {
         for (uint32_t m = 0; m < k; m++) {
-            if (strcmp(endpoint_of(c, k), endpoint_of(c, m)) != 0)
+            if (endpoint_of(c, k)[0] == '\0' ||
+                strcmp(endpoint_of(c, k), endpoint_of(c, m)) != 0)
                 continue;
             char q[64];
             REFUSE("replicas[%u].%s: endpoint '%s' is also replicas[%u].%s; "
                    "every endpoint must be distinct",
-                   k / 2, role_of(k),
-                   glue_quote(endpoint_of(c, k), q, sizeof(q)), m / 2,
+                   k / ROLES, role_of(k),
+                   glue_quote(endpoint_of(c, k), q, sizeof(q)), m / ROLES,
                    role_of(m));
         }
     }
@@ -307,6 +315,7 @@ struct raw_replica {
     char *id;
     char *peer;
     char *client;
+    char *stream;
 };
 struct raw_storage {
     char *engine;
@@ -345,6 +354,7 @@ static const cyaml_schema_field_t replica_fields[] = {
     TEXT("id", REQUIRED, struct raw_replica, id),
     TEXT("peer", REQUIRED, struct raw_replica, peer),
     TEXT("client", REQUIRED, struct raw_replica, client),
+    TEXT("stream", OPTIONAL, struct raw_replica, stream),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t replica_schema = {
@@ -731,6 +741,11 @@ static int convert_replicas(const struct raw_config *r, struct glue_config *c,
         snprintf(field, sizeof(field), "replicas[%u].client", i);
         if (rc == SMR_OK)
             rc = copy_text(field, in->client, to->client, sizeof(to->client),
+                           err, err_len);
+        snprintf(field, sizeof(field), "replicas[%u].stream", i);
+        to->stream[0] = '\0';
+        if (rc == SMR_OK && in->stream)
+            rc = copy_text(field, in->stream, to->stream, sizeof(to->stream),
                            err, err_len);
     }
     return rc;

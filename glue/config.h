@@ -12,6 +12,8 @@
  *     - id: 0
  *       peer: tcp://127.0.0.1:7100     # replica-to-replica messages
  *       client: tcp://127.0.0.1:7200   # client requests, replies, status
+ *       stream: tcp://127.0.0.1:7300   # optional: serve the Committed
+ *                                      # stream to a separate executor
  *     - ...
  *   storage:
  *     engine: rocksdb          # rocksdb | memory
@@ -46,6 +48,10 @@ struct glue_replica_config {
     smr_node_id id;
     char peer[GLUE_ENDPOINT_BYTES_MAX];
     char client[GLUE_ENDPOINT_BYTES_MAX];
+    /* Optional. Empty: the executor runs inside the replica's process.
+     * Set: the replica serves its Committed stream here and a separate
+     * `strata executor --replica <id>` process executes it. */
+    char stream[GLUE_ENDPOINT_BYTES_MAX];
 };
 
 struct glue_config {

@@ -105,6 +105,16 @@ static void reply_to(struct glue_node *n, smr_client_id client,
         glue_node_reply_frame(n, r->id, r->id_len, rep);
 }
 
+void glue_node_reply_client(struct glue_node *n, const struct wire_reply *r)
+{
+    reply_to(n, r->client_id, r);
+}
+
+smr_seq glue_node_executed(const struct glue_node *n)
+{
+    return n->engine ? n->engine->executed_seq : glue_stream_executed(n);
+}
+
 void glue_node_send_status(struct glue_node *n, const uint8_t *id,
                            size_t id_len, uint64_t nonce)
 {
@@ -115,7 +125,7 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
         .leader_hint = ord_paxos_leader_hint(n->core),
         .ballot = ord_paxos_ballot(n->core),
         .committed_seq = ord_paxos_commit_upto(n->core),
-        .executed_seq = n->engine->executed_seq,
+        .executed_seq = glue_node_executed(n),
         .frames_rejected = wire_stats_rejected_total(&n->stats),
         .fsyncs = n->sto->syncs,
         .entries_per_fsync_x100 =
@@ -240,6 +250,8 @@ static int checkpoint_if_due(struct glue_node *n)
 
 static int out_commit(struct glue_node *n, const struct smr_committed *c)
 {
+    if (!n->engine)
+        return SMR_OK; /* a separate executor reads the stream */
     if (c->seq <= n->engine->executed_seq)
         return SMR_OK; /* already applied (restored from a snapshot) */
     if (c->seq != n->engine->executed_seq + 1) {

@@ -33,6 +33,17 @@ struct glue_held {
     struct smr_buf frame;
 };
 
+/* An executor process following this replica's Committed stream. */
+#define GLUE_CONSUMERS_MAX 16
+struct glue_consumer {
+    uint8_t id_len; /* 0: slot unused */
+    uint8_t id[GLUE_ROUTE_ID_BYTES];
+    smr_seq next_seq; /* next entry to send */
+    smr_seq limit;    /* last entry the credit allows */
+    smr_seq executed; /* the consumer's cursor at its last SUBSCRIBE */
+    uint64_t last_seen_ms;
+};
+
 struct glue_timer {
     uint64_t due_ms; /* monotonic; 0 = unset */
     uint64_t gen;
@@ -49,6 +60,10 @@ struct glue_node {
     void *peer_in;
     void *peer_out[SMR_NODES_MAX];
     void *client_sock;
+    void *stream_sock; /* NULL: the executor is embedded */
+    struct glue_consumer consumers[GLUE_CONSUMERS_MAX];
+    struct smr_buf stream_rec;
+    smr_seq stream_checkpoint;
 
     struct sto *sto;
     bool own_sto;
@@ -95,6 +110,18 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
                            size_t id_len, uint64_t nonce);
 void glue_node_reply_frame(struct glue_node *n, const uint8_t *id,
                            size_t id_len, const struct wire_reply *rep);
+/* Routes a reply from an executor to its client, if this replica serves
+ * that client. */
+void glue_node_reply_client(struct glue_node *n, const struct wire_reply *r);
+/* The executed seq: the embedded executor's, else the furthest consumer's. */
+smr_seq glue_node_executed(const struct glue_node *n);
+
+int glue_stream_open(struct glue_node *n, char *err, size_t err_len);
+int glue_stream_drain(struct glue_node *n, bool *any);
+void glue_stream_pump(struct glue_node *n);
+smr_seq glue_stream_executed(const struct glue_node *n);
+void glue_stream_close(struct glue_node *n);
+
 void glue_node_route_put(struct glue_node *n, smr_client_id client,
                          const uint8_t *id, size_t id_len);
 

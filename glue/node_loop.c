@@ -194,7 +194,7 @@ static void publish_info(struct glue_node *n)
     n->info.is_leader = ord_paxos_is_leader(n->core);
     n->info.leader_hint = ord_paxos_leader_hint(n->core);
     n->info.committed_seq = ord_paxos_commit_upto(n->core);
-    n->info.executed_seq = n->engine->executed_seq;
+    n->info.executed_seq = glue_node_executed(n);
     n->info.fsyncs = n->sto->syncs;
     n->info.synced_writes = n->sto->synced_writes;
     n->info.frames_rejected = wire_stats_rejected_total(&n->stats);
@@ -203,16 +203,20 @@ static void publish_info(struct glue_node *n)
 
 static int iterate(struct glue_node *n)
 {
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[3] = {
         {n->peer_in, 0, ZMQ_POLLIN, 0},
         {n->client_sock, 0, ZMQ_POLLIN, 0},
+        {n->stream_sock, 0, ZMQ_POLLIN, 0},
     };
-    if (zmq_poll(items, 2, poll_timeout_ms(n)) < 0 && errno != EINTR)
+    if (zmq_poll(items, n->stream_sock ? 3 : 2, poll_timeout_ms(n)) < 0 &&
+        errno != EINTR)
         return SMR_EIO;
     bool any = false;
     int rc = drain_peers(n, &any);
     if (rc == SMR_OK)
         rc = drain_clients(n, &any);
+    if (rc == SMR_OK)
+        rc = glue_stream_drain(n, &any);
     if (rc == SMR_OK && any) {
         struct ord_event ev = {.type = ORD_EV_FLUSH};
         rc = glue_node_step(n, &ev);
@@ -221,6 +225,7 @@ static int iterate(struct glue_node *n)
         rc = fire_timers(n);
     if (rc == SMR_OK)
         rc = make_durable(n);
+    glue_stream_pump(n);
     publish_info(n);
     return rc;
 }
@@ -256,6 +261,6 @@ void glue_node_info(struct glue_node *n, struct glue_node_info *out)
     pthread_mutex_lock(&n->info_lock);
     *out = n->info;
     pthread_mutex_unlock(&n->info_lock);
-    if (!atomic_load(&n->running))
+    if (!atomic_load(&n->running) && n->engine)
         exe_digest(n->engine, out->digest);
 }

@@ -205,9 +205,10 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     glue_config_paxos(&n->cfg, n->id, &n->paxos_cfg);
     n->paxos_cfg.rng_seed ^= glue_now_ms() * 0x9E3779B97F4A7C15ULL;
     rc = ord_paxos_new(&n->paxos_cfg, &n->core);
-    if (rc == SMR_OK)
+    bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
+    if (rc == SMR_OK && embedded)
         rc = exe_kv_app_new(&n->app);
-    if (rc == SMR_OK)
+    if (rc == SMR_OK && embedded)
         rc = exe_seq_engine_new(n->app, n->cfg.session_ttl_ms,
                                 glue_node_on_reply, n, &n->engine);
     if (rc != SMR_OK) {
@@ -215,10 +216,12 @@ static int build(struct glue_node *n, char *err, size_t err_len)
         return rc;
     }
     rc = recover_core(n, err, err_len);
-    if (rc == SMR_OK)
+    if (rc == SMR_OK && embedded)
         rc = recover_executor(n, err, err_len);
     if (rc == SMR_OK)
         rc = open_sockets(n, err, err_len);
+    if (rc == SMR_OK)
+        rc = glue_stream_open(n, err, err_len);
     return rc;
 }
 
@@ -268,6 +271,7 @@ void glue_node_destroy(struct glue_node **pn)
         zmq_close(n->peer_in);
     if (n->client_sock)
         zmq_close(n->client_sock);
+    glue_stream_close(n);
     for (smr_node_id i = 0; i < SMR_NODES_MAX; i++)
         if (n->peer_out[i])
             zmq_close(n->peer_out[i]);

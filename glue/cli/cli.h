@@ -17,6 +17,7 @@ struct cli_cmd {
 
 int cmd_demo(int argc, char **argv);
 int cmd_node(int argc, char **argv);
+int cmd_executor(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);

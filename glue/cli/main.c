@@ -13,6 +13,7 @@
 static const struct cli_cmd commands[] = {
     {"demo", "run 3 replicas in this process under a client load", cmd_demo},
     {"node", "run one replica (all its services)", cmd_node},
+    {"executor", "run an executor in its own process", cmd_executor},
     {"status", "show each replica's role and progress", cmd_status},
     {"put", "store a value: put KEY VALUE", cmd_put},
     {"get", "print a value: get KEY", cmd_get},

@@ -76,4 +76,10 @@ executed() {
         awk -v id="$1" '$1 == "replica" && $2 == id && $3 != "unreachable" { print $7 }'
 }
 
+# committed I: replica I's committed seq (empty when unreachable).
+committed() {
+    "$STRATA" status --config "$CONFIG" --timeout-ms 300 2>/dev/null |
+        awk -v id="$1" '$1 == "replica" && $2 == id && $3 != "unreachable" { print $5 }'
+}
+
 now_ms() { date +%s%3N; }

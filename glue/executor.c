@@ -1,0 +1,267 @@
+/*
+ * executor.c: the separate executor process (executor.h).
+ */
+#include "executor.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "exe.h"
+#include "sto.h"
+#include "wire.h"
+#include "zmq_util.h"
+
+#define CREDIT 1024          /* entries granted per SUBSCRIBE */
+#define STALL_MS 300         /* no progress this long: resubscribe */
+#define REPORT_MS 100        /* progress reported at least this often */
+#define SNAPSHOT_KEY "exe/snapshot"
+
+struct glue_executor {
+    struct glue_config cfg;
+    smr_node_id replica;
+    void *zctx;
+    void *sock;
+    struct sto *sto;
+    struct exe_app *app;
+    struct exe_engine *engine;
+    uint64_t consumer_id;
+    smr_seq granted_from; /* from_seq of the last SUBSCRIBE */
+    uint64_t subscribed_ms;
+    uint64_t last_progress_ms;
+    struct smr_buf frame;
+    struct smr_buf snap;
+    atomic_bool stop;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void send_frame(struct glue_executor *x)
+{
+    zmq_send(x->sock, x->frame.data, x->frame.len, ZMQ_DONTWAIT);
+}
+
+static void on_reply(void *arg, smr_client_id client, smr_req_id req,
+                     smr_seq seq, const uint8_t *reply, uint32_t len,
+                     bool from_session)
+{
+    struct glue_executor *x = arg;
+    (void)from_session;
+    struct wire_reply r = {
+        .client_id = client,
+        .req_id = req,
+        .seq = seq,
+        .status = WIRE_REPLY_OK,
+        .leader_hint = WIRE_LEADER_UNKNOWN,
+        .result = reply,
+        .result_len = len,
+    };
+    if (wire_encode_reply(&x->frame, &r) == SMR_OK)
+        send_frame(x);
+}
+
+static void subscribe(struct glue_executor *x)
+{
+    struct wire_subscribe s = {x->consumer_id, x->engine->executed_seq + 1,
+                               CREDIT};
+    x->granted_from = s.from_seq;
+    x->subscribed_ms = x->last_progress_ms = mono_ms();
+    if (wire_encode_subscribe(&x->frame, &s) == SMR_OK)
+        send_frame(x);
+}
+
+static int checkpoint(struct glue_executor *x)
+{
+    smr_seq seq = x->engine->executed_seq;
+    if (x->cfg.checkpoint_interval == 0 ||
+        seq % x->cfg.checkpoint_interval != 0)
+        return SMR_OK;
+    smr_buf_reset(&x->snap);
+    int rc = exe_snapshot(x->engine, &x->snap);
+    if (rc != SMR_OK)
+        return SMR_OK; /* too large for one snapshot: replay covers it */
+    rc = sto_state_put(x->sto, SNAPSHOT_KEY, x->snap.data, x->snap.len, NULL);
+    if (rc == SMR_OK)
+        rc = sto_sync(x->sto);
+    if (rc != SMR_OK)
+        return rc;
+    struct wire_checkpoint cp = {.seq = seq};
+    exe_digest(x->engine, cp.digest);
+    if (wire_encode_checkpoint(&x->frame, &cp) == SMR_OK)
+        send_frame(x);
+    return SMR_OK;
+}
+
+static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
+{
+    struct smr_committed c;
+    if (wire_decode_committed(f, len, &c) != SMR_OK)
+        return SMR_OK; /* dropped: the cursor did not move, we resubscribe */
+    if (c.seq <= x->engine->executed_seq)
+        return SMR_OK; /* at-least-once: already have it */
+    if (c.seq != x->engine->executed_seq + 1) {
+        subscribe(x); /* a gap: ask again from our cursor */
+        return SMR_OK;
+    }
+    int rc = exe_execute(x->engine, &c);
+    if (rc != SMR_OK && rc != SMR_EMALFORMED)
+        return rc;
+    x->last_progress_ms = mono_ms();
+    rc = checkpoint(x);
+    /* Top up the credit before it runs out; the cursor it carries is also
+     * how the replica reports this executor's progress. */
+    smr_seq next = x->engine->executed_seq + 1;
+    if (rc == SMR_OK &&
+        (next >= x->granted_from + CREDIT / 2 ||
+         (next > x->granted_from &&
+          x->last_progress_ms - x->subscribed_ms >= REPORT_MS)))
+        subscribe(x);
+    return rc;
+}
+
+static int on_frame(struct glue_executor *x, const uint8_t *f, size_t len)
+{
+    int type;
+    if (wire_peek_type(f, len, &type) != SMR_OK)
+        return SMR_OK;
+    if (type == WIRE_COMMITTED)
+        return on_committed(x, f, len);
+    if (type == WIRE_SNAPSHOT_REQUIRED) {
+        fprintf(stderr, "executor %u: the replica has truncated past our "
+                        "cursor %llu and state transfer is not built yet\n",
+                x->replica, (unsigned long long)x->engine->executed_seq);
+        return SMR_ECOMPACTED;
+    }
+    return SMR_OK;
+}
+
+int glue_executor_run(struct glue_executor *x)
+{
+    subscribe(x);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int rc = SMR_OK;
+    while (rc == SMR_OK && !atomic_load(&x->stop)) {
+        zmq_pollitem_t it = {x->sock, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 50);
+        for (int i = 0; rc == SMR_OK && i < 4096 &&
+                        zmq_msg_recv(&msg, x->sock, ZMQ_DONTWAIT) >= 0;
+             i++)
+            rc = on_frame(x, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        if (mono_ms() - x->last_progress_ms > STALL_MS)
+            subscribe(x); /* idle or stuck: same cursor resumes the stream */
+    }
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+void glue_executor_stop(struct glue_executor *x)
+{
+    atomic_store(&x->stop, true);
+}
+
+smr_seq glue_executor_executed(const struct glue_executor *x)
+{
+    return x->engine->executed_seq;
+}
+
+static int open_store(struct glue_executor *x, char *err, size_t err_len)
+{
+    if (x->cfg.storage_engine == GLUE_STORAGE_MEMORY)
+        return sto_mem_open(&x->sto);
+    char path[GLUE_PATH_BYTES_MAX + 32];
+    snprintf(path, sizeof path, "%s", x->cfg.storage_path);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/executor-%u", x->cfg.storage_path,
+             x->replica);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "storage.path: cannot create %s: %s", path,
+                 strerror(errno));
+        return SMR_EIO;
+    }
+    return sto_rocksdb_open(path, x->cfg.storage_sync, &x->sto, err, err_len);
+}
+
+static int restore(struct glue_executor *x, char *err, size_t err_len)
+{
+    int rc = sto_state_get(x->sto, SNAPSHOT_KEY, &x->snap);
+    if (rc == SMR_ENOTFOUND)
+        return SMR_OK;
+    if (rc == SMR_OK)
+        rc = exe_restore(x->engine, x->snap.data, x->snap.len);
+    if (rc != SMR_OK)
+        snprintf(err, err_len, "executor snapshot: %s", smr_strerror(rc));
+    return rc;
+}
+
+int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
+                      struct glue_executor **out, char *err, size_t err_len)
+{
+    const struct glue_replica_config *r = glue_config_replica(cfg, replica);
+    if (!r || r->stream[0] == '\0') {
+        snprintf(err, err_len, "--replica: replica %u %s", replica,
+                 r ? "has no stream endpoint (replicas[].stream): its "
+                     "executor runs inside the replica"
+                   : "is not in the config");
+        return SMR_ECONFIG;
+    }
+    struct glue_executor *x = calloc(1, sizeof *x);
+    if (!x)
+        return SMR_ENOMEM;
+    x->cfg = *cfg;
+    x->replica = replica;
+    x->consumer_id = ((uint64_t)replica << 32) | (uint64_t)getpid();
+    x->zctx = zmq_ctx_new();
+    int rc = open_store(x, err, err_len);
+    if (rc == SMR_OK)
+        rc = exe_kv_app_new(&x->app);
+    if (rc == SMR_OK)
+        rc = exe_seq_engine_new(x->app, cfg->session_ttl_ms, on_reply, x,
+                                &x->engine);
+    if (rc == SMR_OK)
+        rc = restore(x, err, err_len);
+    if (rc == SMR_OK) {
+        x->sock = zmq_socket(x->zctx, ZMQ_DEALER);
+        if (!x->sock || glue_zsock_harden(x->sock) != SMR_OK ||
+            zmq_connect(x->sock, r->stream) != 0) {
+            snprintf(err, err_len, "replicas[%u].stream: cannot connect %s",
+                     replica, r->stream);
+            rc = SMR_EIO;
+        }
+    }
+    if (rc != SMR_OK) {
+        glue_executor_destroy(&x);
+        return rc;
+    }
+    *out = x;
+    return SMR_OK;
+}
+
+void glue_executor_destroy(struct glue_executor **px)
+{
+    if (!px || !*px)
+        return;
+    struct glue_executor *x = *px;
+    if (x->sock)
+        zmq_close(x->sock);
+    if (x->zctx)
+        zmq_ctx_term(x->zctx);
+    exe_engine_destroy(&x->engine);
+    exe_app_destroy(&x->app);
+    sto_close(&x->sto);
+    smr_buf_free(&x->frame);
+    smr_buf_free(&x->snap);
+    free(x);
+    *px = NULL;
+}

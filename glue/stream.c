@@ -1,0 +1,205 @@
+/*
+ * stream.c: a replica's Committed stream served to separate executor
+ * processes (ARCHITECTURE.md, "Ordering → downstream stream").
+ *
+ * Protocol, over one ROUTER socket (the executor's DEALER connects):
+ *   executor → replica  SUBSCRIBE{consumer, from_seq, credit}: "I hold
+ *                       everything below from_seq; send [from_seq,
+ *                       from_seq + credit)". Sent at start, when half the
+ *                       grant is consumed (a top-up: the stream goes on),
+ *                       and after a gap or a silence: a cursor that has not
+ *                       moved since the last SUBSCRIBE restarts the stream
+ *                       there (ZeroMQ may drop frames on reconnect).
+ *   replica → executor  COMMITTED{seq, epoch, leader time, batch}, in order,
+ *                       never past the credit: a slow executor slows the
+ *                       stream instead of being buffered for without bound.
+ *                       SNAPSHOT_REQUIRED when from_seq was truncated away.
+ *   executor → replica  REPLY frames, routed to the clients this replica
+ *                       serves; CHECKPOINT{seq, digest} after a snapshot.
+ * Delivery is at-least-once by sequence number: each SUBSCRIBE restarts the
+ * stream at the consumer's cursor, and the consumer drops what it has.
+ * Entries are read from storage, where every chosen slot's record lives.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "node_internal.h"
+#include "zmq_util.h"
+
+#define PUMP_MAX 256 /* entries per consumer per loop iteration */
+
+int glue_stream_open(struct glue_node *n, char *err, size_t err_len)
+{
+    const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
+    if (me->stream[0] == '\0')
+        return SMR_OK;
+    n->stream_sock = zmq_socket(n->zctx, ZMQ_ROUTER);
+    if (!n->stream_sock || glue_zsock_harden(n->stream_sock) != SMR_OK ||
+        zmq_bind(n->stream_sock, me->stream) != 0) {
+        if (err)
+            snprintf(err, err_len, "replicas[%u].stream: cannot bind %s: %s",
+                     n->id, me->stream, zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    return SMR_OK;
+}
+
+static struct glue_consumer *consumer_for(struct glue_node *n,
+                                          const uint8_t *id, size_t id_len)
+{
+    struct glue_consumer *free_slot = NULL, *oldest = &n->consumers[0];
+    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
+        struct glue_consumer *c = &n->consumers[i];
+        if (c->id_len == id_len && memcmp(c->id, id, id_len) == 0)
+            return c;
+        if (!c->id_len && !free_slot)
+            free_slot = c;
+        if (c->last_seen_ms < oldest->last_seen_ms)
+            oldest = c;
+    }
+    struct glue_consumer *c = free_slot ? free_slot : oldest;
+    memset(c, 0, sizeof *c);
+    c->id_len = (uint8_t)id_len;
+    memcpy(c->id, id, id_len);
+    return c;
+}
+
+static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
+                         const struct wire_subscribe *s)
+{
+    if (id_len == 0 || id_len > GLUE_ROUTE_ID_BYTES || s->from_seq == 0)
+        return;
+    struct glue_consumer *c = consumer_for(n, id, id_len);
+    /* A cursor that moved is a credit top-up: keep streaming from where we
+     * are. A cursor that did not move means the consumer is stuck (a frame
+     * was lost, or it restarted): resume from its cursor. */
+    if (c->next_seq == 0 || s->from_seq <= c->executed + 1 ||
+        s->from_seq > c->next_seq)
+        c->next_seq = s->from_seq;
+    c->limit = s->from_seq + s->credit - 1;
+    c->executed = s->from_seq - 1;
+    c->last_seen_ms = glue_mono_ms();
+}
+
+static void on_frame(struct glue_node *n, const uint8_t *id, size_t id_len,
+                     const uint8_t *f, size_t len)
+{
+    int type;
+    int rc = wire_peek_type(f, len, &type);
+    if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
+        struct wire_subscribe s;
+        rc = wire_decode_subscribe(f, len, &s);
+        if (rc == SMR_OK)
+            on_subscribe(n, id, id_len, &s);
+    } else if (rc == SMR_OK && type == WIRE_REPLY) {
+        struct wire_reply r;
+        rc = wire_decode_reply(f, len, &r);
+        if (rc == SMR_OK)
+            glue_node_reply_client(n, &r);
+    } else if (rc == SMR_OK && type == WIRE_CHECKPOINT) {
+        struct wire_checkpoint cp;
+        rc = wire_decode_checkpoint(f, len, &cp);
+        if (rc == SMR_OK && cp.seq > n->stream_checkpoint)
+            n->stream_checkpoint = cp.seq;
+    } else if (rc == SMR_OK) {
+        rc = SMR_ETYPE;
+    }
+    wire_stats_count(&n->stats, rc);
+}
+
+int glue_stream_drain(struct glue_node *n, bool *any)
+{
+    if (!n->stream_sock)
+        return SMR_OK;
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    for (int i = 0; i < GLUE_BURST_MAX; i++) {
+        if (zmq_msg_recv(&id, n->stream_sock, ZMQ_DONTWAIT) < 0)
+            break;
+        *any = true;
+        if (!zmq_msg_more(&id) ||
+            zmq_msg_recv(&body, n->stream_sock, 0) < 0 ||
+            zmq_msg_more(&body)) {
+            while (zmq_msg_more(&body))
+                zmq_msg_recv(&body, n->stream_sock, 0);
+            wire_stats_count(&n->stats, SMR_EMALFORMED);
+            continue;
+        }
+        on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
+                 zmq_msg_size(&body));
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    return SMR_OK;
+}
+
+static bool send_to(struct glue_node *n, const struct glue_consumer *c,
+                    const struct smr_buf *frame)
+{
+    return zmq_send(n->stream_sock, c->id, c->id_len,
+                    ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+           zmq_send(n->stream_sock, frame->data, frame->len, ZMQ_DONTWAIT) >= 0;
+}
+
+/* Sends one entry; false when it cannot be read or the socket is full. */
+static bool send_entry(struct glue_node *n, struct glue_consumer *c)
+{
+    uint64_t first = 0, last = 0;
+    int rc = sto_log_get(n->sto, c->next_seq, &n->stream_rec);
+    if (rc == SMR_ECOMPACTED ||
+        (rc == SMR_ENOTFOUND && sto_log_bounds(n->sto, &first, &last) ==
+                                    SMR_OK && first > c->next_seq)) {
+        struct wire_snapshot_required sr = {first};
+        if (wire_encode_snapshot_required(&n->scratch, &sr) == SMR_OK)
+            send_to(n, c, &n->scratch);
+        c->limit = 0; /* wait for a new subscription */
+        return false;
+    }
+    struct ord_paxos_entry e;
+    if (rc != SMR_OK ||
+        ord_paxos_record_decode(n->stream_rec.data, n->stream_rec.len,
+                                c->next_seq, &e) != SMR_OK)
+        return false;
+    struct smr_committed entry = {c->next_seq, e.epoch, e.leader_time_ms,
+                                  e.batch, e.batch_len};
+    if (wire_encode_committed(&n->scratch, &entry) != SMR_OK ||
+        !send_to(n, c, &n->scratch))
+        return false;
+    c->next_seq++;
+    return true;
+}
+
+void glue_stream_pump(struct glue_node *n)
+{
+    if (!n->stream_sock)
+        return;
+    smr_seq committed = ord_paxos_commit_upto(n->core);
+    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
+        struct glue_consumer *c = &n->consumers[i];
+        for (int k = 0; c->id_len && k < PUMP_MAX && c->next_seq <= c->limit &&
+                        c->next_seq <= committed;
+             k++)
+            if (!send_entry(n, c))
+                break;
+    }
+}
+
+smr_seq glue_stream_executed(const struct glue_node *n)
+{
+    smr_seq best = 0;
+    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++)
+        if (n->consumers[i].id_len && n->consumers[i].executed > best)
+            best = n->consumers[i].executed;
+    return best;
+}
+
+void glue_stream_close(struct glue_node *n)
+{
+    if (n->stream_sock)
+        zmq_close(n->stream_sock);
+    n->stream_sock = NULL;
+    smr_buf_free(&n->stream_rec);
+}
