@@ -120,7 +120,7 @@ END {
         rss1 = a[2 + 2 * r] / 1024; h1 = a[3 + 2 * r] / 1024
         rss2 = b[2 + 2 * r] / 1024; h2 = b[3 + 2 * r] / 1024
         printf "%-8d %12.1f %12.1f %12.1f %12.1f %8.3f\n", r, rss1, h1,
-               rss2, h2, h1 > 0 ? h2 / h1 : 0
+               rss2, h2, (h1 > 0 ? h2 / h1 : 0)
     }
     printf "samples: 1m at t=%ss, end at t=%ss\n", a[1], b[1]
     printf "data dir: %.1f MiB at 1m, %.1f MiB at end\n",

@@ -175,12 +175,23 @@ int cmd_cas(int argc, char **argv)
 int cmd_status(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: strata status --config FILE [--timeout-ms MS]\n\n"
+        printf("usage: strata status --config FILE [--timeout-ms MS] "
+               "[--verbose]\n\n"
                "One line per replica: id, role (leader or follower), committed\n"
-               "seq, executed seq; or 'unreachable'. Exits 0 when a leader\n"
-               "answered, 3 otherwise.\n");
+               "seq, executed seq; or 'unreachable'. --verbose adds the fsyncs,\n"
+               "the storage writes each fsync covered on average, and the\n"
+               "frames dropped as malformed. Exits 0 when a leader answered,\n"
+               "3 otherwise.\n");
         return 0;
     }
+    bool verbose = false;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
+            verbose = true;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+            argc--;
+            break;
+        }
     struct kv_args a;
     struct glue_client *c;
     int ex = parse(argc, argv, 0, &a);
@@ -200,10 +211,16 @@ int cmd_status(int argc, char **argv)
             continue;
         }
         leader |= st.is_leader;
-        printf("replica %u  %-8s  committed %llu  executed %llu\n", i,
+        printf("replica %u  %-8s  committed %llu  executed %llu", i,
                st.is_leader ? "leader" : "follower",
                (unsigned long long)st.committed_seq,
                (unsigned long long)st.executed_seq);
+        if (verbose)
+            printf("  fsyncs %llu  writes/fsync %.2f  frames_dropped %llu",
+                   (unsigned long long)st.fsyncs,
+                   (double)st.entries_per_fsync_x100 / 100.0,
+                   (unsigned long long)st.frames_rejected);
+        printf("\n");
     }
     glue_client_destroy(&c);
     return leader ? 0 : EXIT_UNAVAILABLE;
