@@ -332,6 +332,7 @@ static void reject_pending(struct ord_paxos *p)
     smr_buf_reset(&p->open_batch);
     while (p->ready_len) {
         reject_batch(p, &p->ready[p->ready_head]);
+        smr_buf_free(&p->ready[p->ready_head]);
         p->ready_head = (p->ready_head + 1) % p->ready_cap;
         p->ready_len--;
     }

@@ -209,7 +209,7 @@ START_TEST(test_unknown_key_lines)
                                           "yaml"),
                                       &c, err, sizeof(err)),
                      SMR_ECONFIG);
-    assert_contains(err, "(allowed here: id, peer, client) (line 11)");
+    assert_contains(err, "(allowed here: id, peer, client, stream) (line 11)");
 }
 END_TEST
 
@@ -330,6 +330,29 @@ START_TEST(test_nul_byte_refused)
                      SMR_ECONFIG);
     ck_assert_str_eq(err, "nul.yaml: is not a YAML text file (NUL byte at "
                           "offset 14)");
+}
+END_TEST
+
+/* replicas[i].stream: optional, checked like every endpoint, distinct. */
+START_TEST(test_stream_endpoint)
+{
+    struct glue_config c;
+    load_inline(GOOD, &c);
+    ck_assert_str_eq(c.replicas[1].stream, "");
+    load_inline("cluster_id: 7\nreplicas:\n"
+                "  - {id: 0, peer: tcp://h:1, client: tcp://h:2, "
+                "stream: ipc:///tmp/s0}\n" STORAGE,
+                &c);
+    ck_assert_str_eq(c.replicas[0].stream, "ipc:///tmp/s0");
+    refuse_inline("cluster_id: 7\nreplicas:\n"
+                  "  - {id: 0, peer: tcp://h:1, client: tcp://h:2, "
+                  "stream: tcp://h:1}\n" STORAGE,
+                  SMR_ECONFIG, "replicas[0].stream: endpoint 'tcp://h:1' is "
+                               "also replicas[0].peer");
+    refuse_inline("cluster_id: 7\nreplicas:\n"
+                  "  - {id: 0, peer: tcp://h:1, client: tcp://h:2, "
+                  "stream: udp://h:3}\n" STORAGE,
+                  SMR_ECONFIG, "replicas[0].stream");
 }
 END_TEST
 
@@ -827,6 +850,7 @@ static Suite *config_suite(void)
     tcase_add_test(t, test_yaml_shapes);
     tcase_add_test(t, test_nul_byte_refused);
     tcase_add_test(t, test_endpoints);
+    tcase_add_test(t, test_stream_endpoint);
     tcase_add_test(t, test_storage_and_limits);
     tcase_add_test(t, test_nonexistent_file);
     tcase_add_loop_test(t, test_garbage_files, 0, 3);
