@@ -18,10 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <zmq.h>
 
 #include "node_internal.h"
-#include "zmq_util.h"
 
 /* ------------------------------------------------------------ clocks */
 
@@ -82,12 +80,7 @@ static const struct glue_route *route_get(struct glue_node *n,
 static void client_send(struct glue_node *n, const uint8_t *id, size_t id_len,
                         const struct smr_buf *frame)
 {
-    if (zmq_send(n->client_sock, id, id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        n->client_drops++;
-        return;
-    }
-    if (zmq_send(n->client_sock, frame->data, frame->len, ZMQ_DONTWAIT) < 0)
-        n->client_drops++;
+    n->io->client_send(n->io_arg, id, id_len, frame->data, frame->len);
 }
 
 void glue_node_reply_frame(struct glue_node *n, const uint8_t *id,
@@ -162,8 +155,7 @@ static void peer_send_frame(struct glue_node *n, smr_node_id to,
 {
     if (to >= n->cfg.n_replicas || to == n->id)
         return;
-    if (zmq_send(n->peer_out[to], frame, len, ZMQ_DONTWAIT) < 0)
-        n->peer_drops++; /* the protocol tolerates loss; never block */
+    n->io->peer_send(n->io_arg, to, frame, len);
 }
 
 static void hold_send(struct glue_node *n, smr_node_id to, smr_lsn after,
@@ -321,7 +313,7 @@ int glue_node_apply(struct glue_node *n, const struct ord_output *o,
         case ORD_OUT_PERSIST: rc = out_persist(n, &o[i]); break;
         case ORD_OUT_TIMER:
             n->timers[o[i].u.timer.id % GLUE_TIMERS].due_ms =
-                glue_mono_ms() + o[i].u.timer.after_ms;
+                n->io->mono_ms(n->io_arg) + o[i].u.timer.after_ms;
             n->timers[o[i].u.timer.id % GLUE_TIMERS].gen =
                 o[i].u.timer.generation;
             break;
@@ -339,8 +331,160 @@ int glue_node_step(struct glue_node *n, const struct ord_event *ev)
 {
     const struct ord_output *o;
     size_t count;
-    int rc = ord_paxos_step(n->core, glue_now_ms(), ev, &o, &count);
+    int rc = ord_paxos_step(n->core, n->io->now_ms(n->io_arg), ev, &o, &count);
     if (rc == SMR_OK)
         rc = glue_node_apply(n, o, count);
+    return rc;
+}
+
+/* ------------------------------------------------------- the driver */
+
+static void count(struct glue_node *n, int rc)
+{
+    wire_stats_count(&n->stats, rc);
+}
+
+int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len)
+{
+    struct ord_paxos_entry entries[ORD_PAXOS_ENTRIES_MAX];
+    struct ord_paxos_msg m;
+    uint64_t cluster;
+    smr_epoch epoch;
+    int rc = wire_decode_paxos(f, len, &cluster, &epoch, &m, entries);
+    if (rc == SMR_OK && (cluster != n->cfg.cluster_id ||
+                         epoch != n->paxos_cfg.epoch ||
+                         m.from >= n->cfg.n_replicas || m.from == n->id))
+        rc = SMR_EINVAL;
+    count(n, rc);
+    if (rc != SMR_OK)
+        return SMR_OK; /* dropped and counted */
+    struct ord_event ev = {.type = ORD_EV_MESSAGE};
+    ev.u.message.from = m.from;
+    ev.u.message.msg = &m;
+    return glue_node_step(n, &ev);
+}
+
+static int on_client_request(struct glue_node *n, const uint8_t *id,
+                             size_t id_len, const uint8_t *f, size_t len)
+{
+    struct smr_request r;
+    int rc = wire_decode_request(f, len, &r);
+    count(n, rc);
+    if (rc != SMR_OK)
+        return SMR_OK;
+    if (!ord_paxos_is_leader(n->core)) {
+        struct wire_reply rep = {
+            .client_id = r.client_id,
+            .req_id = r.req_id,
+            .status = WIRE_REPLY_NOT_LEADER,
+            .leader_hint = ord_paxos_leader_hint(n->core),
+        };
+        glue_node_reply_frame(n, id, id_len, &rep);
+        return SMR_OK;
+    }
+    glue_node_route_put(n, r.client_id, id, id_len);
+    struct ord_event ev = {.type = ORD_EV_REQUEST};
+    ev.u.request = r;
+    return glue_node_step(n, &ev);
+}
+
+int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
+                              size_t route_len, const uint8_t *f, size_t len)
+{
+    int type;
+    int rc = wire_peek_type(f, len, &type);
+    if (rc != SMR_OK) {
+        count(n, rc);
+        return SMR_OK;
+    }
+    if (type == WIRE_REQUEST)
+        return on_client_request(n, route, route_len, f, len);
+    if (type == WIRE_STATUS_REQ) {
+        struct wire_status_req q;
+        rc = wire_decode_status_req(f, len, &q);
+        count(n, rc);
+        if (rc == SMR_OK)
+            glue_node_send_status(n, route, route_len, q.nonce);
+        return SMR_OK;
+    }
+    count(n, SMR_ETYPE);
+    return SMR_OK;
+}
+
+static int fire_timers(struct glue_node *n)
+{
+    uint64_t now = n->io->mono_ms(n->io_arg);
+    for (uint32_t t = 0; t < GLUE_TIMERS; t++) {
+        struct glue_timer *tm = &n->timers[t];
+        if (!tm->due_ms || tm->due_ms > now)
+            continue;
+        tm->due_ms = 0;
+        struct ord_event ev = {.type = ORD_EV_TIMER};
+        ev.u.timer.id = t;
+        ev.u.timer.generation = tm->gen;
+        int rc = glue_node_step(n, &ev);
+        if (rc != SMR_OK)
+            return rc;
+    }
+    return SMR_OK;
+}
+
+/* Group commit: one fsync covers every write of this iteration. */
+static int make_durable(struct glue_node *n)
+{
+    if (!sto_pending(n->sto))
+        return SMR_OK;
+    smr_lsn issued = n->core_issued_lsn;
+    int rc = sto_sync(n->sto);
+    if (rc != SMR_OK)
+        return rc;
+    if (issued > n->core_durable_lsn) {
+        n->core_durable_lsn = issued;
+        glue_node_release_held(n);
+        struct ord_event ev = {.type = ORD_EV_PERSISTED};
+        ev.u.persisted.lsn = issued;
+        rc = glue_node_step(n, &ev);
+    }
+    return rc;
+}
+
+int glue_node_end_burst(struct glue_node *n, bool any)
+{
+    int rc = SMR_OK;
+    if (any) {
+        struct ord_event ev = {.type = ORD_EV_FLUSH};
+        rc = glue_node_step(n, &ev);
+    }
+    if (rc == SMR_OK)
+        rc = fire_timers(n);
+    if (rc == SMR_OK)
+        rc = make_durable(n);
+    return rc;
+}
+
+long glue_node_next_timeout_ms(struct glue_node *n, long cap_ms)
+{
+    if (sto_pending(n->sto))
+        return 0;
+    uint64_t now = n->io->mono_ms(n->io_arg);
+    long wait = cap_ms;
+    for (uint32_t t = 0; t < GLUE_TIMERS; t++) {
+        uint64_t due = n->timers[t].due_ms;
+        if (!due)
+            continue;
+        long left = due > now ? (long)(due - now) : 0;
+        if (left < wait)
+            wait = left;
+    }
+    return wait;
+}
+
+int glue_node_start(struct glue_node *n)
+{
+    const struct ord_output *o;
+    size_t count_out;
+    int rc = ord_paxos_start(n->core, n->io->now_ms(n->io_arg), &o, &count_out);
+    if (rc == SMR_OK)
+        rc = glue_node_apply(n, o, count_out);
     return rc;
 }

@@ -19,6 +19,19 @@
 
 struct glue_node;
 
+/* The driver's only ways out, so that the same driver runs on ZeroMQ (the
+ * default, when `io` is NULL) or inside the deterministic simulator. Sends
+ * may drop: the protocol tolerates loss. Clocks are in milliseconds: `now`
+ * is wall time (leader timestamps), `mono` drives timers. */
+struct glue_io_ops {
+    void (*peer_send)(void *arg, smr_node_id to, const uint8_t *frame,
+                      size_t len);
+    void (*client_send)(void *arg, const uint8_t *route, size_t route_len,
+                        const uint8_t *frame, size_t len);
+    uint64_t (*now_ms)(void *arg);
+    uint64_t (*mono_ms)(void *arg);
+};
+
 struct glue_node_options {
     bool allow_unsafe_storage; /* accept sync: false / memory storage */
     bool quiet;                /* no log lines on stderr */
@@ -26,6 +39,10 @@ struct glue_node_options {
     /* Embedded mode: the node uses this store instead of opening one
      * (borrowed; lets the demo restart a replica over its own "disk"). */
     struct sto *store;
+    /* Detached mode: no sockets; the caller delivers frames and drives the
+     * loop through the glue_node_* driver calls of node_internal.h. */
+    const struct glue_io_ops *io;
+    void *io_arg;
 };
 
 /* Creates replica `id` of `cfg` (copied): opens (or borrows) storage,

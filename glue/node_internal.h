@@ -52,6 +52,8 @@ struct glue_timer {
 struct glue_node {
     struct glue_config cfg;
     struct glue_node_options opt;
+    const struct glue_io_ops *io;
+    void *io_arg;
     smr_node_id id;
     struct ord_paxos_config paxos_cfg;
 
@@ -99,6 +101,21 @@ uint64_t glue_mono_ms(void);
 void node_log(struct glue_node *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int glue_node_step(struct glue_node *n, const struct ord_event *ev);
+
+/* The driver, free of I/O (node.c): the event loop (node_loop.c) and the
+ * simulator call these. Each returns SMR_OK or a fatal error (SMR_EFSYNC:
+ * the replica must stop). */
+int glue_node_start(struct glue_node *n);
+int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len);
+int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
+                              size_t route_len, const uint8_t *f, size_t len);
+/* Ends an input burst: FLUSH when anything arrived, due timers, then one
+ * group commit and the sends that waited for it. */
+int glue_node_end_burst(struct glue_node *n, bool any);
+/* Milliseconds until the next timer (at most cap_ms); 0 when writes wait. */
+long glue_node_next_timeout_ms(struct glue_node *n, long cap_ms);
+/* The ZeroMQ io ops (node_loop.c). */
+extern const struct glue_io_ops glue_zmq_io;
 int glue_node_apply(struct glue_node *n, const struct ord_output *o,
                     size_t count);
 void glue_node_release_held(struct glue_node *n);

@@ -218,6 +218,8 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     rc = recover_core(n, err, err_len);
     if (rc == SMR_OK && embedded)
         rc = recover_executor(n, err, err_len);
+    if (n->opt.io)
+        return rc; /* detached: the caller carries the frames */
     if (rc == SMR_OK)
         rc = open_sockets(n, err, err_len);
     if (rc == SMR_OK)
@@ -248,12 +250,14 @@ int glue_node_new(const struct glue_config *cfg, smr_node_id id,
     if (opt)
         n->opt = *opt;
     pthread_mutex_init(&n->info_lock, NULL);
+    n->io = n->opt.io ? n->opt.io : &glue_zmq_io;
+    n->io_arg = n->opt.io ? n->opt.io_arg : n;
     n->zctx = n->opt.zmq_context;
-    if (!n->zctx) {
+    if (!n->zctx && !n->opt.io) {
         n->zctx = zmq_ctx_new();
         n->own_zctx = true;
     }
-    rc = n->zctx ? build(n, err, err_len) : SMR_EIO;
+    rc = n->zctx || n->opt.io ? build(n, err, err_len) : SMR_EIO;
     if (rc != SMR_OK) {
         glue_node_destroy(&n);
         return rc;
