@@ -228,6 +228,8 @@ enum exe_session_verdict exe_sessions_admit(struct exe_sessions *s,
         return EXE_SESSION_NEW;
     if (req_id < sess->last_req_id)
         return EXE_SESSION_STALE;
+    if (smr_mutant == SMR_MUTANT_SKIP_SESSION_DEDUPE)
+        return EXE_SESSION_NEW; /* deliberate bug: re-apply the retry */
     if (sess->last_seen_ms != now_ms)
         session_update(s, sess, req_id, now_ms);
     *reply = sess->reply;

@@ -194,7 +194,7 @@ static struct paxos_slot *slot_at(struct ord_paxos *p, smr_seq slot)
         return NULL;
     struct paxos_slot *s = &p->slots[slot % PAXOS_CAP];
     if (s->slot != slot) {
-        assert(s->slot == 0);
+        PAXOS_INVARIANT(s->slot == 0);
         s->slot = slot;
         s->ballot = 0;
         s->chosen = false;
@@ -274,21 +274,26 @@ static void advance_durable(struct ord_paxos *p)
 /* Writes the commit mark when it moved (timers, or after a large advance). */
 static void write_commit_mark(struct ord_paxos *p, bool force)
 {
+    advance_durable(p);
     if (p->durable_chosen_upto <= p->commit_mark)
         return;
     if (!force && p->durable_chosen_upto < p->commit_mark + 1024)
         return;
     p->commit_mark = p->durable_chosen_upto;
-    persist_u64(p, ORD_PAXOS_STATE_COMMIT, p->commit_mark);
+    p->commit_mark_lsn = persist_u64(p, ORD_PAXOS_STATE_COMMIT, p->commit_mark);
 }
 
-/* Frees chosen, delivered, durable slots far enough behind the commit
- * point. Runs at the start of a step: the previous step's outputs may still
- * point at these buffers until then. */
+/* Frees chosen, delivered slots far enough behind the commit point and
+ * covered by a durable commit mark. Recovery holds the window from the
+ * recovered mark on, and every slot in the log was accepted inside the
+ * window of its day, [base, base + PAXOS_CAP): freeing a slot before a mark
+ * covering it is durable would let the log run past what recovery can hold
+ * (SMR_ECORRUPT at restart, for ever). Runs at the start of a step: the
+ * previous step's outputs may still point at these buffers until then. */
 static void gc_slots(struct ord_paxos *p)
 {
     while (p->base + PAXOS_KEEP_CHOSEN <= p->chosen_upto &&
-           p->base <= p->durable_chosen_upto) {
+           p->base <= p->mark_durable) {
         struct paxos_slot *s = &p->slots[p->base % PAXOS_CAP];
         if (s->slot == p->base) {
             s->slot = 0;
@@ -354,7 +359,7 @@ static void become_follower(struct ord_paxos *p, smr_node_id leader,
 /* Raises the promise (in memory and durably). Returns the write's LSN. */
 static smr_lsn raise_promise(struct ord_paxos *p, uint64_t ballot)
 {
-    assert(ballot > p->promised);
+    PAXOS_INVARIANT(ballot > p->promised);
     p->promised = ballot;
     p->promise_lsn = persist_u64(p, ORD_PAXOS_STATE_PROMISE, ballot);
     return p->promise_lsn;
@@ -403,6 +408,8 @@ static void check_chosen(struct ord_paxos *p, struct paxos_slot *s)
     uint32_t votes = popcount32(s->votes);
     if (s->lsn <= p->durable_lsn)
         votes++;
+    if (smr_mutant == SMR_MUTANT_COMMIT_WITHOUT_QUORUM)
+        votes++; /* deliberate bug: a vote we do not have */
     if (votes >= p->majority)
         s->chosen = true;
 }
@@ -438,7 +445,7 @@ static struct paxos_slot *propose_value(struct ord_paxos *p,
                                         uint64_t now_ms)
 {
     struct paxos_slot *s = slot_at(p, p->next_slot);
-    assert(s && s->ballot == 0);
+    PAXOS_INVARIANT(s && s->ballot == 0);
     note_time(p, now_ms);
     struct ord_paxos_entry e = {
         .slot = p->next_slot,
@@ -632,7 +639,7 @@ static void ask_catchup(struct ord_paxos *p, uint64_t now_ms, smr_node_id to,
 static void merge_promised(struct ord_paxos *p, const struct ord_paxos_entry *e)
 {
     struct paxos_slot *s = slot_at(p, e->slot);
-    assert(s);
+    PAXOS_INVARIANT(s);
     note_time(p, e->leader_time_ms);
     if (e->slot > p->p1_top)
         p->p1_top = e->slot;
@@ -731,7 +738,7 @@ static void become_leader(struct ord_paxos *p, uint64_t now_ms)
     smr_seq top = p->max_slot > p->p1_top ? p->max_slot : p->p1_top;
     for (smr_seq slot = p->chosen_upto + 1; slot <= top; slot++) {
         struct paxos_slot *s = slot_at(p, slot);
-        assert(s);
+        PAXOS_INVARIANT(s);
         bool was_chosen = s->chosen;
         adopt_value(p, s);
         s->votes = 0;
@@ -762,13 +769,16 @@ static void become_leader(struct ord_paxos *p, uint64_t now_ms)
 /* ------------------------------------------------------ acceptor: phase 2 */
 
 /* Marks chosen what the leader of `ballot` says is committed and we hold at
- * that ballot; asks for the rest. */
+ * that ballot; asks for the rest. Only that leader's own commit point counts:
+ * a slot we hold at its ballot carries the value it chose there, but a commit
+ * point heard from anyone else (leader_commit) may cover a value chosen at a
+ * higher ballot in our slot instead. */
 static void learn_commit(struct ord_paxos *p, uint64_t now_ms,
                          uint64_t ballot, smr_seq commit_upto, smr_node_id q)
 {
     if (commit_upto > p->leader_commit)
         p->leader_commit = commit_upto;
-    smr_seq end = p->leader_commit;
+    smr_seq end = commit_upto;
     if (end >= p->base + PAXOS_CAP)
         end = p->base + PAXOS_CAP - 1;
     for (smr_seq slot = p->chosen_upto + 1; slot <= end; slot++) {
@@ -791,7 +801,10 @@ static bool follow_ballot(struct ord_paxos *p, uint64_t now_ms,
         return false;
     }
     if (m->ballot > p->promised)
-        *after = raise_promise(p, m->ballot);
+        raise_promise(p, m->ballot);
+    /* Any ack of this ballot waits for the promise write, including one made
+     * by an earlier message at the same ballot that is not durable yet. */
+    *after = p->promise_lsn;
     if (p->role != PAXOS_FOLLOWER || p->leader != m->from)
         become_follower(p, m->from, now_ms);
     p->last_heard_ms = now_ms;
@@ -813,8 +826,14 @@ static void on_accept(struct ord_paxos *p, uint64_t now_ms,
     uint32_t n = 0;
     for (; n < m->n_entries; n++) {
         const struct ord_paxos_entry *e = &m->entries[n];
-        if (e->slot <= p->chosen_upto)
-            continue; /* chosen here already: the value is the same */
+        if (e->slot <= p->chosen_upto) {
+            /* Chosen here already: the value is the same. The ack still
+             * waits for our record of it (slots below base are durable). */
+            const struct paxos_slot *c = slot_peek(p, e->slot);
+            if (c && c->lsn > after)
+                after = c->lsn;
+            continue;
+        }
         if (!slot_acceptable(p, e->slot))
             break;
         struct paxos_slot *s = slot_at(p, e->slot);
@@ -833,6 +852,8 @@ static void on_accept(struct ord_paxos *p, uint64_t now_ms,
         r->slot = m->entries[0].slot;
         r->slot_count = n;
         r->commit_upto = p->chosen_upto;
+        if (smr_mutant == SMR_MUTANT_VOTE_BEFORE_DURABLE)
+            after = 0; /* deliberate bug: the vote may be lost in a crash */
         send_msg(p, m->from, after, r);
     }
     learn_commit(p, now_ms, m->ballot, m->commit_upto, m->from);
@@ -913,9 +934,36 @@ static void on_catchup_req(struct ord_paxos *p, const struct ord_paxos_msg *m)
     send_msg(p, m->from, 0, r);
 }
 
+static bool same_value(const struct paxos_slot *s,
+                       const struct ord_paxos_entry *e)
+{
+    return s->epoch == e->epoch && s->leader_time_ms == e->leader_time_ms &&
+           s->value.len == e->batch_len &&
+           (e->batch_len == 0 ||
+            memcmp(s->value.data, e->batch, e->batch_len) == 0);
+}
+
 static void on_catchup(struct ord_paxos *p, uint64_t now_ms,
                        const struct ord_paxos_msg *m)
 {
+    /* A leader hearing that a slot it has not chosen yet holds a value other
+     * than its own proposal there (or that a slot it has not proposed into
+     * is chosen) learns that a higher ballot chose it: its own ballot can
+     * never be chosen there, and it must neither announce that slot committed
+     * at its ballot (followers holding its proposal would take the proposal
+     * as chosen) nor propose into it. It steps down before learning. */
+    if (p->role == PAXOS_LEADER) {
+        for (uint32_t i = 0; i < m->n_entries; i++) {
+            const struct ord_paxos_entry *e = &m->entries[i];
+            if (e->slot <= p->chosen_upto || !slot_acceptable(p, e->slot))
+                continue;
+            const struct paxos_slot *s = slot_peek(p, e->slot);
+            if (e->slot >= p->next_slot || !s || !same_value(s, e)) {
+                become_follower(p, ORD_TO_ALL, now_ms);
+                break;
+            }
+        }
+    }
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const struct ord_paxos_entry *e = &m->entries[i];
         if (e->slot <= p->chosen_upto)
@@ -993,6 +1041,8 @@ static void on_persisted(struct ord_paxos *p, uint64_t now_ms, smr_lsn lsn)
         return;
     assert(lsn <= p->next_lsn);
     p->durable_lsn = lsn;
+    if (p->commit_mark_lsn && p->commit_mark_lsn <= lsn)
+        p->mark_durable = p->commit_mark;
     if (p->role == PAXOS_LEADER) {
         for (smr_seq s = p->chosen_upto + 1; s < p->next_slot; s++) {
             struct paxos_slot *sl = (struct paxos_slot *)slot_peek(p, s);
@@ -1134,6 +1184,8 @@ int ord_paxos_recover_state(struct ord_paxos *p, const char *key,
     if (paxos_u64_record_decode(data, len, &v) != SMR_OK)
         return SMR_ECORRUPT;
     if (strcmp(key, ORD_PAXOS_STATE_PROMISE) == 0) {
+        if (smr_mutant == SMR_MUTANT_FORGET_PROMISE)
+            return SMR_OK; /* deliberate bug: the promise is forgotten */
         if (v > p->promised)
             p->promised = v;
     } else if (strcmp(key, ORD_PAXOS_STATE_COMMIT) == 0) {
@@ -1141,6 +1193,7 @@ int ord_paxos_recover_state(struct ord_paxos *p, const char *key,
         p->base = v + 1;
         p->durable_chosen_upto = v;
         p->commit_mark = v;
+        p->mark_durable = v;
         p->recovered_commit = v;
         p->leader_commit = v;
         p->max_slot = v;
@@ -1170,7 +1223,8 @@ int ord_paxos_recover_log(struct ord_paxos *p, smr_seq slot,
     slot_set_value(s, e.ballot, &e);
     s->chosen = e.ballot == PAXOS_BALLOT_CHOSEN;
     s->lsn = 0;
-    if (!s->chosen && e.ballot > p->promised)
+    if (!s->chosen && e.ballot > p->promised &&
+        smr_mutant != SMR_MUTANT_FORGET_PROMISE)
         p->promised = e.ballot;
     if (slot > p->max_slot)
         p->max_slot = slot;

@@ -7,6 +7,8 @@
 
 #include "paxos.h"
 
+#include <stdlib.h>
+
 #define PAXOS_U64_RECORD_BYTES 12
 /* A ballot no proposer uses: marks a log record whose value is known chosen
  * (learned by catch-up). Phase 1 prefers it over any real ballot, which is
@@ -16,6 +18,16 @@
  * served without a storage read. */
 #define PAXOS_KEEP_CHOSEN 256
 #define PAXOS_CAP ORD_PAXOS_WINDOW_MAX
+
+/* An invariant whose failure means the core would go on to break safety
+ * (two values for one slot, a lost promise): checked in every build, not
+ * only where assert() is compiled in (the default build defines NDEBUG). A
+ * replica that finds one stops. */
+#define PAXOS_INVARIANT(cond) \
+    do {                      \
+        if (!(cond))          \
+            abort();          \
+    } while (0)
 
 void paxos_u64_record_encode(uint8_t out[PAXOS_U64_RECORD_BYTES],
                              uint64_t value);
@@ -83,6 +95,8 @@ struct ord_paxos {
     smr_seq leader_commit;     /* highest commit point heard */
     smr_seq durable_chosen_upto;
     smr_seq commit_mark;       /* last commit mark written */
+    smr_lsn commit_mark_lsn;   /* its LSN (0: none written) */
+    smr_seq mark_durable;      /* highest commit mark known durable */
     smr_seq recovered_commit;
     uint64_t last_time_ms;     /* highest leader time seen */
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int smr_mutant = SMR_MUTANT_NONE;
+
 static const char *const err_text[] = {
 #define SMR_ERR_TEXT(name, text) text,
     SMR_ERRORS(SMR_ERR_TEXT)

@@ -138,6 +138,20 @@ int smr_batch_next(struct smr_batch_iter *it, struct smr_request *out);
 /* Checks a whole batch without keeping anything. */
 int smr_batch_validate(const uint8_t *bytes, size_t len);
 
+/* Deliberately broken variants, for the simulator's self-test (`strata sim
+ * --mutant NAME`): a simulator that cannot catch a known bug proves
+ * nothing. Each names one safety rule the code keeps; the code that keeps
+ * it checks smr_mutant and breaks the rule on purpose. Always
+ * SMR_MUTANT_NONE outside `strata sim`. */
+enum smr_mutant {
+    SMR_MUTANT_NONE = 0,
+    SMR_MUTANT_COMMIT_WITHOUT_QUORUM, /* leader counts one vote it lacks */
+    SMR_MUTANT_FORGET_PROMISE,        /* acceptor loses its promise on restart */
+    SMR_MUTANT_VOTE_BEFORE_DURABLE,   /* ACCEPTED leaves before its write syncs */
+    SMR_MUTANT_SKIP_SESSION_DEDUPE,   /* executor re-applies a retried request */
+};
+extern int smr_mutant;
+
 /* BLAKE2b-256 of a byte string (used for digests and checksums). */
 void smr_hash(uint8_t out[SMR_DIGEST_BYTES], const void *data, size_t len);
 /* CRC-free 32-bit checksum for torn-write detection: first 4 bytes of the
