@@ -7,11 +7,15 @@
 # `strata bench --clients 64 --value-bytes 128` for DURATION_S seconds
 # (default 660), samples each replica's VmRSS and VmHWM from /proc every
 # SAMPLE_S seconds (default 10) into OUTDIR/rss.csv, and prints a summary:
-# per replica the HWM at 1 minute and at the end, their ratio, and the disk
-# usage of the data directory. Everything it starts is stopped on exit.
+# per replica RSS and HWM at 1 minute, 10 minutes and the end, the HWM
+# ratios against 1 minute, the commit rate per minute and the disk usage of
+# the data directory. Everything it starts is stopped on exit.
 #
 # Environment: STRATA (binary, default build/strata), CONFIG (default
 # configs/paxos-3.yaml), CLIENTS (64), VALUE_BYTES (128), SAMPLE_S (10).
+# The binary is copied into OUTDIR first, so a rebuild during the soak does
+# not pull it away. Each sample also records the highest committed seq that
+# `strata status` reports, for the commit rate over time.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -28,6 +32,8 @@ PIDFILE=/tmp/strata-cluster.pids
 CSV=$OUT/rss.csv
 
 mkdir -p "$OUT"
+cp "$STRATA" "$OUT/strata"
+STRATA=$OUT/strata
 BENCH_PID=
 cleanup() {
     trap - EXIT INT TERM
@@ -76,14 +82,16 @@ T0=$(date +%s)
 hdr=t_s
 r=0
 for p in $PIDS; do hdr="$hdr,r${r}_rss_kib,r${r}_hwm_kib"; r=$((r + 1)); done
-echo "$hdr,data_kib" > "$CSV"
+echo "$hdr,data_kib,committed" > "$CSV"
 
 sample() { # elapsed seconds -> one CSV row
     row=$1
     for p in $PIDS; do
         row="$row,$(kib_field "$p" VmRSS),$(kib_field "$p" VmHWM)"
     done
-    echo "$row,$(du -sk "$DATA" 2>/dev/null | cut -f1)" >> "$CSV"
+    c=$("$STRATA" status --config "$CONFIG" 2>/dev/null |
+        awk '$5 > m { m = $5 } END { print m + 0 }')
+    echo "$row,$(du -sk "$DATA" 2>/dev/null | cut -f1),$c" >> "$CSV"
 }
 
 next=0
@@ -107,24 +115,37 @@ sample "$T1"
 echo "status at end:"; cat "$OUT/status-end.txt"
 echo "bench (rc $BENCH_RC):"; cat "$OUT/bench.txt"
 
-# Summary: HWM at the first sample at or after 60 s, and at the last sample.
+# Summary: HWM at the first samples at or after 60 s and 600 s, and at the
+# last sample; ratios against the 1-minute HWM.
 awk -F, -v n="$N" '
 NR == 1 { next }
-{ last = $0; if (!m1 && $1 >= 60) { m1 = $0 } }
+{ last = $0; if (!m1 && $1 >= 60) m1 = $0; if (!m10 && $1 >= 600) m10 = $0 }
 END {
     if (!m1) m1 = last
-    split(m1, a, ","); split(last, b, ",")
-    printf "%-8s %12s %12s %12s %12s %8s\n", "replica", "RSS@1m MiB",
-           "HWM@1m MiB", "RSS@end MiB", "HWM@end MiB", "ratio"
+    if (!m10) m10 = last
+    split(m1, a, ","); split(m10, c, ","); split(last, b, ",")
+    printf "%-7s %9s %9s %9s %9s %9s %9s %8s %8s\n", "replica", "RSS@1m",
+           "HWM@1m", "RSS@10m", "HWM@10m", "RSS@end", "HWM@end",
+           "10m/1m", "end/1m"
     for (r = 0; r < n; r++) {
-        rss1 = a[2 + 2 * r] / 1024; h1 = a[3 + 2 * r] / 1024
-        rss2 = b[2 + 2 * r] / 1024; h2 = b[3 + 2 * r] / 1024
-        printf "%-8d %12.1f %12.1f %12.1f %12.1f %8.3f\n", r, rss1, h1,
-               rss2, h2, (h1 > 0 ? h2 / h1 : 0)
+        h1 = a[3 + 2 * r] / 1024; h10 = c[3 + 2 * r] / 1024
+        h2 = b[3 + 2 * r] / 1024
+        printf "%-7d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8.3f %8.3f\n", r,
+               a[2 + 2 * r] / 1024, h1, c[2 + 2 * r] / 1024, h10,
+               b[2 + 2 * r] / 1024, h2, (h1 > 0 ? h10 / h1 : 0),
+               (h1 > 0 ? h2 / h1 : 0)
     }
-    printf "samples: 1m at t=%ss, end at t=%ss\n", a[1], b[1]
-    printf "data dir: %.1f MiB at 1m, %.1f MiB at end\n",
-           a[2 + 2 * n] / 1024, b[2 + 2 * n] / 1024
+    printf "(MiB; samples at t=%ss, t=%ss, end t=%ss)\n", a[1], c[1], b[1]
+    printf "data dir: %.1f MiB at 1m, %.1f MiB at 10m, %.1f MiB at end\n",
+           a[2 + 2 * n] / 1024, c[2 + 2 * n] / 1024, b[2 + 2 * n] / 1024
+    printf "committed seq: %d at 1m, %d at 10m, %d at end\n",
+           a[3 + 2 * n], c[3 + 2 * n], b[3 + 2 * n]
 }' "$CSV"
+# Commit rate per minute (slots/s), from the committed column.
+awk -F, -v n="$N" 'NR > 1 && $(3 + 2 * n) > 0 {
+    t = $1; c = $(3 + 2 * n)
+    if (t >= mark) { if (mark > 0) printf "  %4d-%4ds: %.0f slots/s\n", pt, t, (c - pc) / (t - pt)
+                     pt = t; pc = c; mark = t + 60 }
+}' "$CSV" | { echo "commit rate per minute:"; cat; }
 du -sh "$DATA"/* 2>/dev/null || true
 echo "csv: $CSV"

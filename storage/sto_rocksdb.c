@@ -19,8 +19,13 @@
  * plus the new bound. The bound and the first and last index are cached in
  * memory and found again on open by seeking.
  *
- * Tuned for a write-heavy, fsync-per-batch workload on a small machine:
- * 64 MiB memtables, no compression, two background jobs.
+ * Tuned for a write-heavy, fsync-per-batch workload on a small machine,
+ * with a bounded memory footprint: at most two 16 MiB memtables, one 8 MiB
+ * block cache that also holds the SST index blocks (so table-reader memory
+ * does not grow with the log on disk), at most 256 open SST files, no
+ * compression, two background jobs. Reads are rare (recovery and catch-up
+ * of entries older than the ordering core's window), so a small cache costs
+ * little.
  */
 #include "sto.h"
 
@@ -37,7 +42,10 @@
 #define LOG_KEY_BYTES 9
 #define KEY_BYTES_MAX (1 + STO_STATE_KEY_BYTES_MAX)
 #define CHECKSUM_BYTES 4
-#define WRITE_BUFFER_BYTES (64u << 20)
+#define WRITE_BUFFER_BYTES (16u << 20)
+#define WRITE_BUFFERS_MAX 2 /* one being filled, one being flushed */
+#define BLOCK_CACHE_BYTES (8u << 20)
+#define OPEN_FILES_MAX 256
 #define BACKGROUND_JOBS 2
 #define INFO_LOG_LEVEL_WARN 2 /* rocksdb::InfoLogLevel::WARN_LEVEL */
 #define INFO_LOG_FILES_KEPT 2
@@ -432,7 +440,18 @@ static rocksdb_options_t *make_options(void)
     rocksdb_options_increase_parallelism(o, BACKGROUND_JOBS);
     rocksdb_options_set_max_background_jobs(o, BACKGROUND_JOBS);
     rocksdb_options_set_write_buffer_size(o, WRITE_BUFFER_BYTES);
-    rocksdb_options_set_max_write_buffer_number(o, 3);
+    rocksdb_options_set_max_write_buffer_number(o, WRITE_BUFFERS_MAX);
+    rocksdb_options_set_max_open_files(o, OPEN_FILES_MAX);
+    /* The table factory keeps its own reference to the cache (shared_ptr),
+     * so both handles can go once it is set. */
+    rocksdb_cache_t *cache = rocksdb_cache_create_lru(BLOCK_CACHE_BYTES);
+    rocksdb_block_based_table_options_t *t =
+        rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(t, cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
+    rocksdb_options_set_block_based_table_factory(o, t);
+    rocksdb_block_based_options_destroy(t);
+    rocksdb_cache_destroy(cache);
     rocksdb_options_set_compression(o, rocksdb_no_compression);
     rocksdb_options_set_wal_recovery_mode(o, rocksdb_point_in_time_recovery);
     rocksdb_options_set_info_log_level(o, INFO_LOG_LEVEL_WARN);
