@@ -255,6 +255,11 @@ static int out_commit(struct glue_node *n, const struct smr_committed *c)
     int rc = exe_execute(n->engine, c);
     if (rc != SMR_OK && rc != SMR_EMALFORMED)
         return rc;
+    if (n->io->executed) {
+        uint8_t digest[SMR_DIGEST_BYTES];
+        exe_digest(n->engine, digest);
+        n->io->executed(n->io_arg, c, digest);
+    }
     return checkpoint_if_due(n);
 }
 

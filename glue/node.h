@@ -30,6 +30,11 @@ struct glue_io_ops {
                         const uint8_t *frame, size_t len);
     uint64_t (*now_ms)(void *arg);
     uint64_t (*mono_ms)(void *arg);
+    /* Optional observer: called after the embedded executor applied each
+     * committed entry, with the state digest at that point (the simulator
+     * checks agreement and equal digests with it). NULL: not called. */
+    void (*executed)(void *arg, const struct smr_committed *entry,
+                     const uint8_t digest[SMR_DIGEST_BYTES]);
 };
 
 struct glue_node_options {

@@ -121,6 +121,11 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
             rc = exe_execute(n->engine, &c);
             if (rc == SMR_EMALFORMED)
                 rc = SMR_OK;
+            if (rc == SMR_OK && n->io->executed) {
+                uint8_t digest[SMR_DIGEST_BYTES];
+                exe_digest(n->engine, digest);
+                n->io->executed(n->io_arg, &c, digest);
+            }
         }
         if (rc != SMR_OK)
             SET_ERR("recovery: replaying committed entry %llu: %s",
@@ -203,7 +208,10 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     if (rc != SMR_OK)
         return rc;
     glue_config_paxos(&n->cfg, n->id, &n->paxos_cfg);
-    n->paxos_cfg.rng_seed ^= glue_now_ms() * 0x9E3779B97F4A7C15ULL;
+    /* Election timeouts must differ between runs of one replica too; the
+     * clock comes through the io ops so that the simulator stays
+     * deterministic. */
+    n->paxos_cfg.rng_seed ^= n->io->now_ms(n->io_arg) * 0x9E3779B97F4A7C15ULL;
     rc = ord_paxos_new(&n->paxos_cfg, &n->core);
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
     if (rc == SMR_OK && embedded)

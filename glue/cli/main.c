@@ -20,6 +20,9 @@ static const struct cli_cmd commands[] = {
     {"del", "delete a key: del KEY", cmd_del},
     {"cas", "compare and swap: cas KEY EXPECTED NEW", cmd_cas},
     {"bench", "closed-loop load: ops/s and latency percentiles", cmd_bench},
+    {"sim", "deterministic simulation of a whole cluster over many seeds",
+     cmd_sim},
+    {"lincheck", "check a client history for linearizability", cmd_lincheck},
 };
 
 static void usage(FILE *f)

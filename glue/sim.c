@@ -1,0 +1,906 @@
+/*
+ * sim.c: the deterministic simulator (sim.h).
+ *
+ * Approach (after FoundationDB's and TigerBeetle's simulators): the real
+ * replica drivers run detached (node.h, glue_io_ops) over a virtual network
+ * kept in a heap of frames ordered by (delivery time, sequence counter), so
+ * ties break the same way on every run. Each seed draws its own fault
+ * rates, from calm to stormy: drops, duplicates, delays (hence reordering),
+ * symmetric, asymmetric and one-way partitions that heal, crashes that keep
+ * an arbitrary subset of unsynced writes, fsync errors (the replica stops),
+ * slow disks, and timer skew between replicas. Concurrent clients retry with
+ * the same request id and record a history.
+ *
+ * Checked after every step: no two replicas execute different batches at
+ * one sequence number, and equal sequence numbers give equal state digests.
+ * Checked at the end: the history is linearizable (lincheck), the final
+ * reads after healing see every acknowledged write, and the cluster made
+ * progress once the faults stopped.
+ */
+#include "sim.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exe.h"
+#include "lincheck.h"
+#include "node_internal.h"
+#include "wire.h"
+
+#define NODES_MAX 7
+#define CLIENTS_MAX 16
+#define VIRTUAL_MS_MAX 600000  /* a seed that runs longer has failed */
+#define FAULT_TICK_MS 10
+#define RETRY_MS 100
+#define GIVE_UP_MS 20000  /* then the outcome is unknown (an info op) */
+#define PROGRESS_MS 15000      /* after healing, final reads must finish */
+#define WALL_BASE_MS 1700000000000ULL
+#define SMR_SEQ_UNKNOWN UINT64_MAX
+
+enum frame_kind { TO_PEER, TO_REPLICA, TO_CLIENT };
+
+struct frame {
+    uint64_t at, order;
+    uint8_t kind;
+    uint32_t from, to;
+    uint32_t len;
+    uint8_t data[];
+};
+
+struct sim;
+
+struct snode {
+    struct sim *sim;
+    uint32_t id;
+    struct glue_node *n;
+    struct sto *store;
+    bool up;
+    bool touched;       /* frames arrived in this step */
+    uint64_t busy_until; /* in a sync until then */
+    uint64_t depart_at;  /* departure time of what it sends now */
+    uint64_t restart_at; /* when down */
+    uint32_t rate_permille;
+    smr_seq executed;
+};
+
+enum cphase { C_IDLE, C_WAITING, C_DONE };
+
+struct sclient {
+    uint32_t idx;
+    enum cphase phase;
+    smr_req_id req;
+    uint64_t next_at;  /* idle: next op; waiting: next resend */
+    uint64_t give_up_at;
+    uint32_t target;
+    bool answered; /* a NOT_LEADER/BUSY reply set next_at: no timeout */
+    enum exe_kv_opcode op;
+    char key[16], value[32], expect[32];
+    struct smr_buf frame;
+    uint32_t issued;
+    char last_seen[CLIENTS_MAX][32]; /* per key: a value to cas against */
+};
+
+struct entry_rec {
+    bool set;
+    uint8_t batch_hash[SMR_DIGEST_BYTES];
+    uint8_t digest[SMR_DIGEST_BYTES];
+};
+
+struct sim {
+    struct sim_options opt;
+    struct sim_result *res;
+    uint64_t rng, now, order;
+    struct frame **heap;
+    size_t heap_len, heap_cap;
+    struct glue_config cfg;
+    struct snode nodes[NODES_MAX];
+    struct sclient clients[CLIENTS_MAX];
+    bool faults_on;
+    unsigned drop_pm, dup_pm, crash_pm, part_pm, fsync_pm;
+    uint64_t delay_max_ms, disk_max_ms;
+    bool blocked[NODES_MAX][NODES_MAX];
+    uint32_t ops_issued;
+    uint64_t healed_at;
+    bool final_reads;
+    uint32_t final_key;
+    struct entry_rec *log;
+    size_t log_cap;
+    struct smr_buf history;
+    struct smr_buf scratch;
+};
+
+/* ------------------------------------------------------------ basics */
+
+static uint64_t rnd(struct sim *s)
+{
+    uint64_t x = s->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static bool chance(struct sim *s, unsigned permille)
+{
+    return rnd(s) % 1000 < permille;
+}
+
+static void trace(struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void trace(struct sim *s, const char *fmt, ...)
+{
+    if (!s->opt.trace)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(s->opt.trace, "%8llu ", (unsigned long long)s->now);
+    vfprintf(s->opt.trace, fmt, ap);
+    fputc('\n', s->opt.trace);
+    va_end(ap);
+}
+
+static void fail(struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(struct sim *s, const char *fmt, ...)
+{
+    if (s->res->failed)
+        return;
+    s->res->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->res->invariant, sizeof s->res->invariant, fmt, ap);
+    va_end(ap);
+    trace(s, "INVARIANT BROKEN: %s", s->res->invariant);
+}
+
+/* ------------------------------------------------------------ heap */
+
+static bool before(const struct frame *a, const struct frame *b)
+{
+    return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void heap_push(struct sim *s, struct frame *f)
+{
+    if (s->heap_len == s->heap_cap) {
+        s->heap_cap = s->heap_cap ? s->heap_cap * 2 : 256;
+        s->heap = realloc(s->heap, s->heap_cap * sizeof *s->heap);
+        if (!s->heap)
+            abort();
+    }
+    size_t i = s->heap_len++;
+    while (i > 0 && before(f, s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = f;
+}
+
+static struct frame *heap_pop(struct sim *s)
+{
+    struct frame *top = s->heap[0], *last = s->heap[--s->heap_len];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->heap_len)
+            break;
+        if (c + 1 < s->heap_len && before(s->heap[c + 1], s->heap[c]))
+            c++;
+        if (!before(s->heap[c], last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->heap_len)
+        s->heap[i] = last;
+    return top;
+}
+
+/* ------------------------------------------------------------ network */
+
+static void net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
+                     uint64_t depart, const uint8_t *data, size_t len)
+{
+    if (s->faults_on && chance(s, s->drop_pm))
+        return;
+    if (kind == TO_PEER && s->blocked[from][to])
+        return;
+    int copies = s->faults_on && chance(s, s->dup_pm) ? 2 : 1;
+    for (int i = 0; i < copies; i++) {
+        struct frame *f = malloc(sizeof *f + len);
+        if (!f)
+            abort();
+        uint64_t delay = s->faults_on ? 1 + rnd(s) % s->delay_max_ms
+                                      : 1 + rnd(s) % 2;
+        f->at = depart + delay;
+        f->order = s->order++;
+        f->kind = kind;
+        f->from = from;
+        f->to = to;
+        f->len = (uint32_t)len;
+        memcpy(f->data, data, len);
+        heap_push(s, f);
+    }
+}
+
+static void io_peer_send(void *arg, smr_node_id to, const uint8_t *frame,
+                         size_t len)
+{
+    struct snode *nd = arg;
+    net_send(nd->sim, TO_PEER, nd->id, to, nd->depart_at, frame, len);
+}
+
+static void io_client_send(void *arg, const uint8_t *route, size_t route_len,
+                           const uint8_t *frame, size_t len)
+{
+    struct snode *nd = arg;
+    if (route_len != 1 || route[0] >= nd->sim->opt.clients)
+        return;
+    net_send(nd->sim, TO_CLIENT, nd->id, route[0], nd->depart_at, frame, len);
+}
+
+static uint64_t io_now_ms(void *arg)
+{
+    struct snode *nd = arg;
+    return WALL_BASE_MS + nd->sim->now;
+}
+
+static uint64_t io_mono_ms(void *arg)
+{
+    struct snode *nd = arg;
+    return 1000000 + nd->sim->now * nd->rate_permille / 1000;
+}
+
+static void io_executed(void *arg, const struct smr_committed *e,
+                        const uint8_t digest[SMR_DIGEST_BYTES])
+{
+    struct snode *nd = arg;
+    struct sim *s = nd->sim;
+    /* A restarted replica resumes after its snapshot: its first entry may
+     * be any seq (the digest comparison below checks the restored state). */
+    if (nd->executed != SMR_SEQ_UNKNOWN && e->seq != nd->executed + 1)
+        fail(s, "replica %u executed seq %llu after %llu (gap or repeat)",
+             nd->id, (unsigned long long)e->seq,
+             (unsigned long long)nd->executed);
+    nd->executed = e->seq;
+    if (e->seq >= s->log_cap) {
+        size_t cap = s->log_cap ? s->log_cap : 1024;
+        while (cap <= e->seq)
+            cap *= 2;
+        s->log = realloc(s->log, cap * sizeof *s->log);
+        if (!s->log)
+            abort();
+        memset(s->log + s->log_cap, 0, (cap - s->log_cap) * sizeof *s->log);
+        s->log_cap = cap;
+    }
+    struct entry_rec *r = &s->log[e->seq];
+    uint8_t h[SMR_DIGEST_BYTES];
+    smr_hash(h, e->batch, e->batch_len);
+    if (!r->set) {
+        r->set = true;
+        memcpy(r->batch_hash, h, sizeof h);
+        memcpy(r->digest, digest, SMR_DIGEST_BYTES);
+        if (e->seq > s->res->committed)
+            s->res->committed = e->seq;
+        return;
+    }
+    if (memcmp(r->batch_hash, h, sizeof h) != 0)
+        fail(s, "agreement: replica %u executed a different batch at seq %llu",
+             nd->id, (unsigned long long)e->seq);
+    else if (memcmp(r->digest, digest, SMR_DIGEST_BYTES) != 0)
+        fail(s, "determinism: replica %u has a different state digest at seq "
+                "%llu",
+             nd->id, (unsigned long long)e->seq);
+}
+
+static const struct glue_io_ops sim_io = {
+    .peer_send = io_peer_send,
+    .client_send = io_client_send,
+    .now_ms = io_now_ms,
+    .mono_ms = io_mono_ms,
+    .executed = io_executed,
+};
+
+/* ------------------------------------------------------------ replicas */
+
+static void node_up(struct sim *s, struct snode *nd)
+{
+    char err[256];
+    struct glue_node_options opt = {
+        .allow_unsafe_storage = true, /* the memory store models the disk */
+        .quiet = true,
+        .store = nd->store,
+        .io = &sim_io,
+        .io_arg = nd,
+    };
+    nd->executed = SMR_SEQ_UNKNOWN;
+    nd->depart_at = s->now;
+    if (glue_node_new(&s->cfg, nd->id, &opt, &nd->n, err, sizeof err) !=
+        SMR_OK) {
+        fail(s, "replica %u failed to recover: %s", nd->id, err);
+        return;
+    }
+    nd->up = true;
+    nd->busy_until = s->now;
+    trace(s, "replica %u up (recovered commit %llu)", nd->id,
+          (unsigned long long)ord_paxos_recovered_commit(nd->n->core));
+    if (glue_node_start(nd->n) != SMR_OK)
+        fail(s, "replica %u failed to start", nd->id);
+}
+
+static void node_down(struct sim *s, struct snode *nd, const char *why)
+{
+    glue_node_destroy(&nd->n);
+    unsigned keep = (unsigned)(rnd(s) % 1001);
+    sto_mem_crash(nd->store, &s->rng, keep);
+    nd->up = false;
+    nd->restart_at = s->now + 50 + rnd(s) % 1500;
+    trace(s, "replica %u down (%s), keeps %u/1000 of unsynced writes", nd->id,
+          why, keep);
+}
+
+/* Ends a replica's burst: FLUSH, timers, and a group commit that takes
+ * disk time, during which the replica is busy and after which its held
+ * sends depart. */
+static void node_burst(struct sim *s, struct snode *nd, bool any)
+{
+    uint64_t disk = sto_pending(nd->store) || any
+                        ? (s->faults_on ? 1 + rnd(s) % s->disk_max_ms : 1)
+                        : 0;
+    if (s->faults_on && chance(s, s->fsync_pm)) {
+        sto_mem_fail_next_sync(nd->store);
+        s->res->fsync_errors++;
+    }
+    nd->depart_at = s->now + disk;
+    nd->busy_until = s->now + disk;
+    int rc = glue_node_end_burst(nd->n, any);
+    if (rc == SMR_EFSYNC)
+        node_down(s, nd, "fsync error: the replica stops");
+    else if (rc != SMR_OK)
+        fail(s, "replica %u stopped: %s", nd->id, smr_strerror(rc));
+}
+
+static uint64_t node_next_ms(struct snode *nd)
+{
+    long left = glue_node_next_timeout_ms(nd->n, 1000);
+    return (uint64_t)left * 1000 / nd->rate_permille + (left > 0);
+}
+
+/* ------------------------------------------------------------ history */
+
+static void hist(struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void hist(struct sim *s, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0 && smr_buf_append(&s->history, line, (size_t)n) != SMR_OK)
+        abort();
+}
+
+static const char *op_name(enum exe_kv_opcode op)
+{
+    return op == EXE_KV_GET   ? "get"
+           : op == EXE_KV_PUT ? "put"
+           : op == EXE_KV_DEL ? "del"
+                              : "cas";
+}
+
+static void hist_invoke(struct sim *s, struct sclient *c)
+{
+    hist(s, "{\"client\":%u,\"type\":\"invoke\",\"op\":\"%s\",\"key\":\"%s\"",
+         c->idx, op_name(c->op), c->key);
+    if (c->op == EXE_KV_PUT || c->op == EXE_KV_CAS)
+        hist(s, ",\"value\":\"%s\"", c->value);
+    if (c->op == EXE_KV_CAS)
+        hist(s, ",\"expect\":\"%s\"", c->expect);
+    hist(s, "}\n");
+}
+
+static void hist_done(struct sim *s, struct sclient *c, const char *type,
+                      const char *get_value)
+{
+    hist(s, "{\"client\":%u,\"type\":\"%s\",\"op\":\"%s\",\"key\":\"%s\"",
+         c->idx, type, op_name(c->op), c->key);
+    if (c->op == EXE_KV_GET && strcmp(type, "ok") == 0) {
+        if (get_value)
+            hist(s, ",\"value\":\"%s\"", get_value);
+        else
+            hist(s, ",\"value\":null");
+    }
+    hist(s, "}\n");
+}
+
+/* ------------------------------------------------------------ clients */
+
+static void client_send(struct sim *s, struct sclient *c)
+{
+    uint8_t route = (uint8_t)c->idx;
+    (void)route;
+    net_send(s, TO_REPLICA, c->idx, c->target, s->now, c->frame.data,
+             c->frame.len);
+    c->next_at = s->now + RETRY_MS;
+}
+
+static void pick_op(struct sim *s, struct sclient *c, bool final)
+{
+    uint32_t k = final ? s->final_key++ : (uint32_t)(rnd(s) % s->opt.keys);
+    snprintf(c->key, sizeof c->key, "k%u", k);
+    unsigned r = (unsigned)(rnd(s) % 100);
+    c->op = final || r < 30 ? EXE_KV_GET
+            : r < 70        ? EXE_KV_PUT
+            : r < 80        ? EXE_KV_DEL
+                            : EXE_KV_CAS;
+    snprintf(c->value, sizeof c->value, "c%u.%u", c->idx, c->issued);
+    const char *seen = c->last_seen[k % CLIENTS_MAX];
+    memcpy(c->expect, seen[0] ? seen : "none", seen[0] ? sizeof c->expect : 5);
+}
+
+static void client_start(struct sim *s, struct sclient *c, bool final)
+{
+    pick_op(s, c, final);
+    struct smr_buf op;
+    smr_buf_init(&op);
+    uint32_t klen = (uint32_t)strlen(c->key);
+    uint32_t vlen = (uint32_t)strlen(c->value);
+    uint32_t elen = (uint32_t)strlen(c->expect);
+    bool has_value = c->op == EXE_KV_PUT || c->op == EXE_KV_CAS;
+    if (exe_kv_encode(&op, c->op, c->key, klen,
+                      c->op == EXE_KV_CAS ? c->expect : NULL,
+                      c->op == EXE_KV_CAS ? elen : 0,
+                      has_value ? c->value : NULL, has_value ? vlen : 0) !=
+        SMR_OK)
+        abort();
+    struct smr_request r = {c->idx + 1, ++c->req, op.data, (uint32_t)op.len};
+    if (wire_encode_request(&c->frame, &r) != SMR_OK)
+        abort();
+    smr_buf_free(&op);
+    c->issued++;
+    c->answered = false;
+    c->phase = C_WAITING;
+    c->give_up_at = s->now + GIVE_UP_MS;
+    hist_invoke(s, c);
+    client_send(s, c);
+}
+
+static void client_finish(struct sim *s, struct sclient *c, const char *type,
+                          const char *value)
+{
+    hist_done(s, c, type, value);
+    if (!strcmp(type, "ok"))
+        s->res->ops_ok++;
+    else if (!strcmp(type, "fail"))
+        s->res->ops_failed++;
+    else
+        s->res->ops_unknown++;
+    c->phase = C_IDLE;
+    c->next_at = s->now + rnd(s) % 5;
+}
+
+static void client_reply(struct sim *s, struct sclient *c, const uint8_t *f,
+                         size_t len)
+{
+    struct wire_reply rep;
+    if (wire_decode_reply(f, len, &rep) != SMR_OK)
+        return fail(s, "a replica sent client %u an undecodable reply", c->idx);
+    if (c->phase != C_WAITING || rep.req_id != c->req ||
+        rep.client_id != c->idx + 1)
+        return; /* stale */
+    c->answered = true;
+    if (rep.status == WIRE_REPLY_NOT_LEADER) {
+        c->target = rep.leader_hint < s->opt.replicas
+                        ? rep.leader_hint
+                        : (c->target + 1) % s->opt.replicas;
+        c->next_at = s->now + (rep.leader_hint < s->opt.replicas ? 1 : 20);
+        return;
+    }
+    if (rep.status != WIRE_REPLY_OK) {
+        c->next_at = s->now + 5;
+        return;
+    }
+    if (rep.result_len < 1)
+        return fail(s, "empty reply to client %u", c->idx);
+    char value[64] = "";
+    uint32_t vlen = rep.result_len - 1;
+    if (vlen >= sizeof value)
+        return fail(s, "oversized value in a reply to client %u", c->idx);
+    memcpy(value, rep.result + 1, vlen);
+    uint8_t st = rep.result[0];
+    uint32_t k = (uint32_t)atoi(c->key + 1) % CLIENTS_MAX;
+    if (st == EXE_KV_BAD_COMMAND)
+        return fail(s, "the app refused client %u's command", c->idx);
+    if (c->op == EXE_KV_GET) {
+        if (st == EXE_KV_OK)
+            memcpy(c->last_seen[k], value, sizeof c->last_seen[k]);
+        client_finish(s, c, "ok", st == EXE_KV_OK ? value : NULL);
+    } else if (c->op == EXE_KV_CAS) {
+        client_finish(s, c, st == EXE_KV_OK ? "ok" : "fail", NULL);
+    } else {
+        if (c->op == EXE_KV_PUT)
+            memcpy(c->last_seen[k], c->value, sizeof c->value);
+        client_finish(s, c, "ok", NULL);
+    }
+}
+
+static void client_tick(struct sim *s, struct sclient *c)
+{
+    if (c->phase == C_WAITING && s->now >= c->give_up_at) {
+        client_finish(s, c, "info", NULL); /* outcome unknown */
+        return;
+    }
+    if (c->phase == C_WAITING && s->now >= c->next_at) {
+        if (!c->answered) /* a timeout: try the next replica */
+            c->target = (c->target + 1) % s->opt.replicas;
+        c->answered = false;
+        client_send(s, c); /* same request id: the session table dedupes */
+        return;
+    }
+    if (c->phase != C_IDLE || s->now < c->next_at)
+        return;
+    if (s->final_reads) {
+        if (c->idx == 0 && s->final_key < s->opt.keys)
+            client_start(s, c, true);
+        else if (c->idx != 0 || s->final_key >= s->opt.keys)
+            c->phase = C_DONE;
+        return;
+    }
+    if (s->ops_issued < s->opt.ops) {
+        s->ops_issued++;
+        client_start(s, c, false);
+    } else {
+        c->next_at = s->now + FAULT_TICK_MS; /* nothing to do: look later */
+    }
+}
+
+/* ------------------------------------------------------------ faults */
+
+static void partition(struct sim *s)
+{
+    uint32_t n = s->opt.replicas;
+    uint32_t a = (uint32_t)(rnd(s) % n), b = (uint32_t)(rnd(s) % n);
+    switch (rnd(s) % 4) {
+    case 0: /* isolate a, both ways */
+        for (uint32_t i = 0; i < n; i++)
+            s->blocked[a][i] = s->blocked[i][a] = i != a;
+        trace(s, "partition: replica %u isolated", a);
+        break;
+    case 1: /* one-way: a cannot reach b */
+        s->blocked[a][b] = a != b;
+        trace(s, "partition: %u -> %u cut (one-way)", a, b);
+        break;
+    case 2: /* asymmetric: a hears everyone, nobody hears a */
+        for (uint32_t i = 0; i < n; i++)
+            s->blocked[a][i] = i != a;
+        trace(s, "partition: nobody hears replica %u", a);
+        break;
+    default:
+        memset(s->blocked, 0, sizeof s->blocked);
+        trace(s, "partition: healed");
+        break;
+    }
+    s->res->partitions++;
+}
+
+static void fault_tick(struct sim *s)
+{
+    if (chance(s, s->crash_pm)) {
+        struct snode *nd = &s->nodes[rnd(s) % s->opt.replicas];
+        if (nd->up)
+            node_down(s, nd, "crash");
+        s->res->crashes++;
+    }
+    if (chance(s, s->part_pm))
+        partition(s);
+}
+
+static void heal(struct sim *s)
+{
+    s->faults_on = false;
+    s->healed_at = s->now;
+    memset(s->blocked, 0, sizeof s->blocked);
+    for (uint32_t i = 0; i < s->opt.replicas; i++)
+        if (!s->nodes[i].up)
+            s->nodes[i].restart_at = s->now;
+    trace(s, "faults stop; every replica restarts and every link heals");
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void deliver(struct sim *s, struct frame *f)
+{
+    if (f->kind == TO_CLIENT) {
+        client_reply(s, &s->clients[f->to], f->data, f->len);
+        free(f);
+        return;
+    }
+    struct snode *nd = &s->nodes[f->to];
+    if (!nd->up) {
+        free(f);
+        return;
+    }
+    if (nd->busy_until > s->now) { /* in a sync: it waits in the socket */
+        f->at = nd->busy_until;
+        heap_push(s, f);
+        return;
+    }
+    nd->depart_at = s->now;
+    int rc;
+    if (f->kind == TO_PEER) {
+        rc = glue_node_on_peer_frame(nd->n, f->data, f->len);
+    } else {
+        uint8_t route = (uint8_t)f->from;
+        rc = glue_node_on_client_frame(nd->n, &route, 1, f->data, f->len);
+    }
+    free(f);
+    nd->touched = true;
+    if (rc != SMR_OK)
+        fail(s, "replica %u failed on a frame: %s", nd->id, smr_strerror(rc));
+}
+
+static uint64_t next_time(struct sim *s)
+{
+    uint64_t t = s->now + FAULT_TICK_MS - s->now % FAULT_TICK_MS;
+    if (s->heap_len && s->heap[0]->at < t)
+        t = s->heap[0]->at;
+    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+        struct snode *nd = &s->nodes[i];
+        uint64_t when = nd->up ? (nd->busy_until > s->now
+                                      ? nd->busy_until
+                                      : s->now + node_next_ms(nd))
+                               : nd->restart_at;
+        if (when < t)
+            t = when;
+    }
+    for (uint32_t i = 0; i < s->opt.clients; i++) {
+        struct sclient *c = &s->clients[i];
+        uint64_t when = c->phase == C_WAITING && c->give_up_at < c->next_at
+                            ? c->give_up_at
+                            : c->next_at;
+        if (c->phase != C_DONE && when < t)
+            t = when;
+    }
+    return t > s->now ? t : s->now;
+}
+
+static void step_nodes(struct sim *s)
+{
+    for (uint32_t i = 0; i < s->opt.replicas && !s->res->failed; i++) {
+        struct snode *nd = &s->nodes[i];
+        if (!nd->up) {
+            if (s->now >= nd->restart_at)
+                node_up(s, nd);
+            continue;
+        }
+        if (nd->busy_until > s->now)
+            continue;
+        if (nd->touched || glue_node_next_timeout_ms(nd->n, 1) == 0)
+            node_burst(s, nd, nd->touched);
+        nd->touched = false;
+    }
+}
+
+static bool clients_done(struct sim *s)
+{
+    for (uint32_t i = 0; i < s->opt.clients; i++)
+        if (s->clients[i].phase != C_DONE)
+            return false;
+    return true;
+}
+
+static bool clients_idle(struct sim *s)
+{
+    for (uint32_t i = 0; i < s->opt.clients; i++)
+        if (s->clients[i].phase == C_WAITING)
+            return false;
+    return true;
+}
+
+static void phase_changes(struct sim *s)
+{
+    if (s->faults_on && s->ops_issued >= s->opt.ops)
+        heal(s);
+    if (!s->healed_at && s->ops_issued >= s->opt.ops)
+        s->healed_at = s->now; /* a calm run: the progress bound starts */
+    if (!s->faults_on && !s->final_reads && s->ops_issued >= s->opt.ops &&
+        clients_idle(s)) {
+        s->final_reads = true; /* read every key: acked writes survived? */
+        trace(s, "final reads of every key");
+    }
+}
+
+/* One trace line a virtual second: each replica's role and progress, and
+ * what each client waits for. */
+static void trace_status(struct sim *s, uint64_t prev)
+{
+    if (!s->opt.trace || s->now / 1000 == prev / 1000)
+        return;
+    char line[512];
+    size_t len = 0;
+    for (uint32_t i = 0; i < s->opt.replicas && len < sizeof line; i++) {
+        struct snode *nd = &s->nodes[i];
+        if (!nd->up) {
+            len += (size_t)snprintf(line + len, sizeof line - len, " r%u:down",
+                                    i);
+            continue;
+        }
+        len += (size_t)snprintf(
+            line + len, sizeof line - len, " r%u:%s c%llu e%llu", i,
+            ord_paxos_is_leader(nd->n->core) ? "L" : "f",
+            (unsigned long long)ord_paxos_commit_upto(nd->n->core),
+            (unsigned long long)nd->n->engine->executed_seq);
+    }
+    for (uint32_t i = 0; i < s->opt.clients && len < sizeof line; i++)
+        len += (size_t)snprintf(line + len, sizeof line - len, " cl%u:%s%llu",
+                                i,
+                                s->clients[i].phase == C_WAITING ? "wait#"
+                                : s->clients[i].phase == C_DONE  ? "done#"
+                                                                 : "idle#",
+                                (unsigned long long)s->clients[i].req);
+    trace(s, "status%s", line);
+}
+
+static void run_loop(struct sim *s)
+{
+    while (!s->res->failed && !clients_done(s)) {
+        uint64_t prev = s->now;
+        s->now = next_time(s);
+        trace_status(s, prev);
+        if (s->now > VIRTUAL_MS_MAX ||
+            (s->healed_at && s->now > s->healed_at + PROGRESS_MS)) {
+            fail(s, "no progress: the clients did not finish %llu ms after "
+                    "the faults stopped",
+                 (unsigned long long)(s->now - s->healed_at));
+            break;
+        }
+        while (s->heap_len && s->heap[0]->at <= s->now && !s->res->failed)
+            deliver(s, heap_pop(s));
+        step_nodes(s);
+        for (uint32_t i = 0; i < s->opt.clients; i++)
+            client_tick(s, &s->clients[i]);
+        if (s->faults_on && s->now % FAULT_TICK_MS == 0)
+            fault_tick(s);
+        phase_changes(s);
+    }
+}
+
+/* ------------------------------------------------------------ a seed */
+
+void sim_options_defaults(struct sim_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->replicas = 3;
+    o->clients = 4;
+    o->ops = 300;
+    o->keys = 3;
+    o->faults = true;
+}
+
+static void draw_faults(struct sim *s)
+{
+    s->faults_on = s->opt.faults;
+    bool stormy = chance(s, 400);
+    s->drop_pm = (unsigned)(rnd(s) % (stormy ? 150 : 20));
+    s->dup_pm = (unsigned)(rnd(s) % (stormy ? 100 : 10));
+    s->crash_pm = (unsigned)(rnd(s) % (stormy ? 20 : 4));
+    s->part_pm = (unsigned)(rnd(s) % (stormy ? 20 : 4));
+    s->fsync_pm = chance(s, 200) ? (unsigned)(rnd(s) % 3) : 0;
+    s->delay_max_ms = 1 + rnd(s) % (stormy ? 60 : 8);
+    s->disk_max_ms = 1 + rnd(s) % (chance(s, 300) ? 30 : 3);
+    for (uint32_t i = 0; i < s->opt.replicas; i++)
+        s->nodes[i].rate_permille =
+            s->opt.faults ? 900 + (uint32_t)(rnd(s) % 201) : 1000;
+}
+
+static void make_config(struct sim *s)
+{
+    glue_config_defaults(&s->cfg);
+    s->cfg.cluster_id = 77;
+    s->cfg.n_replicas = s->opt.replicas;
+    s->cfg.storage_engine = GLUE_STORAGE_MEMORY;
+    s->cfg.storage_sync = true;
+    s->cfg.checkpoint_interval = 50 + rnd(s) % 200;
+    s->cfg.batch_max = 1 + (uint32_t)(rnd(s) % 16);
+    s->cfg.window = 1 + (uint32_t)(rnd(s) % 16);
+    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+        s->cfg.replicas[i].id = i;
+        snprintf(s->cfg.replicas[i].peer, GLUE_ENDPOINT_BYTES_MAX,
+                 "tcp://sim:%u", 1000 + i);
+        snprintf(s->cfg.replicas[i].client, GLUE_ENDPOINT_BYTES_MAX,
+                 "tcp://sim:%u", 2000 + i);
+    }
+}
+
+static void check_history(struct sim *s)
+{
+    if (s->opt.history)
+        fwrite(s->history.data, 1, s->history.len, s->opt.history);
+    if (s->res->failed)
+        return;
+    struct lin_history *h;
+    struct lin_report rep;
+    struct lin_limits lim;
+    char err[256];
+    if (lin_history_new(&h) != SMR_OK)
+        abort();
+    int rc = lin_history_parse_buf(h, (const char *)s->history.data,
+                                   s->history.len, err, sizeof err);
+    if (rc != SMR_OK) {
+        fail(s, "the client history is malformed: %s", err);
+    } else if (lin_limits_default(&lim), lim.states_per_key_max = 200000,
+               lim.shrink_states_max = 2000000,
+               lin_check(h, &lim, &rep) != SMR_OK) {
+        fail(s, "the linearizability check ran out of memory");
+    } else {
+        char op[256] = "";
+        if (rep.verdict == LIN_VIOLATION && rep.n_report_ops > 0)
+            lin_op_format(&rep.ops[rep.n_report_ops - 1], op, sizeof op);
+        if (rep.verdict == LIN_VIOLATION)
+            fail(s, "linearizability: key \"%s\" (%zu operations, last: %s)",
+                 rep.key, rep.n_report_ops, op);
+        else if (rep.verdict == LIN_UNKNOWN)
+            s->res->lin_unknown = true;
+        lin_report_free(&rep);
+    }
+    lin_history_destroy(&h);
+}
+
+static void teardown(struct sim *s)
+{
+    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+        glue_node_destroy(&s->nodes[i].n);
+        sto_close(&s->nodes[i].store);
+    }
+    for (uint32_t i = 0; i < s->opt.clients; i++)
+        smr_buf_free(&s->clients[i].frame);
+    while (s->heap_len)
+        free(heap_pop(s));
+    free(s->heap);
+    free(s->log);
+    smr_buf_free(&s->history);
+    smr_buf_free(&s->scratch);
+}
+
+int sim_run_seed(uint64_t seed, const struct sim_options *o,
+                 struct sim_result *result)
+{
+    if (o->replicas < 1 || o->replicas > NODES_MAX || o->clients < 1 ||
+        o->clients > CLIENTS_MAX || o->keys < 1 || o->keys > CLIENTS_MAX)
+        return SMR_EINVAL;
+    struct sim *s = calloc(1, sizeof *s);
+    if (!s)
+        return SMR_ENOMEM;
+    memset(result, 0, sizeof *result);
+    s->opt = *o;
+    s->res = result;
+    s->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
+    draw_faults(s);
+    make_config(s);
+    for (uint32_t i = 0; i < o->replicas; i++) {
+        struct snode *nd = &s->nodes[i];
+        nd->sim = s;
+        nd->id = i;
+        if (sto_mem_open(&nd->store) != SMR_OK)
+            abort();
+        node_up(s, nd);
+    }
+    for (uint32_t i = 0; i < o->clients; i++) {
+        s->clients[i].idx = i;
+        s->clients[i].target = (uint32_t)(rnd(s) % o->replicas);
+    }
+    trace(s, "seed %llu: drop %u‰ dup %u‰ crash %u‰ partition %u‰ fsync-error "
+             "%u‰ delay ≤%llu ms disk ≤%llu ms",
+          (unsigned long long)seed, s->drop_pm, s->dup_pm, s->crash_pm,
+          s->part_pm, s->fsync_pm, (unsigned long long)s->delay_max_ms,
+          (unsigned long long)s->disk_max_ms);
+    run_loop(s);
+    check_history(s);
+    result->virtual_ms = s->now;
+    teardown(s);
+    free(s);
+    return SMR_OK;
+}

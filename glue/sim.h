@@ -1,0 +1,44 @@
+/*
+ * sim.h: the deterministic simulator behind `strata sim`.
+ *
+ * One seed = one whole cluster in one thread: the real protocol core, the
+ * real replica driver (node.c: batching, held sends, group commit,
+ * redelivery, recovery), the real executor and the in-memory store with its
+ * crash model, on a virtual clock and a seeded virtual network. Everything
+ * random comes from the seed, so a failing seed replays exactly.
+ */
+#ifndef STRATA_GLUE_SIM_H
+#define STRATA_GLUE_SIM_H
+
+#include <stdio.h>
+
+#include "smr.h"
+
+struct sim_options {
+    uint32_t replicas;   /* 3 by default */
+    uint32_t clients;    /* concurrent clients, 4 by default */
+    uint32_t ops;        /* client operations per seed, 300 by default */
+    uint32_t keys;       /* distinct keys, 3 by default */
+    bool faults;         /* false: a calm run (no drops, crashes...) */
+    FILE *trace;         /* event trace, or NULL */
+    FILE *history;       /* the client history as JSON Lines, or NULL */
+};
+
+void sim_options_defaults(struct sim_options *o);
+
+struct sim_result {
+    bool failed;
+    char invariant[256]; /* which invariant broke, when failed */
+    uint64_t virtual_ms; /* simulated time the seed took */
+    uint64_t committed;  /* highest sequence number committed */
+    uint64_t ops_ok, ops_failed, ops_unknown;
+    uint64_t crashes, partitions, fsync_errors;
+    bool lin_unknown; /* the linearizability search ran out of budget */
+};
+
+/* Runs one seed. Returns SMR_OK whether or not an invariant broke (see
+ * result->failed); an error only when the simulation itself could not run. */
+int sim_run_seed(uint64_t seed, const struct sim_options *o,
+                 struct sim_result *result);
+
+#endif
