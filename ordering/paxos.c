@@ -296,11 +296,11 @@ static void gc_slots(struct ord_paxos *p)
            p->base <= p->mark_durable) {
         struct paxos_slot *s = &p->slots[p->base % PAXOS_CAP];
         if (s->slot == p->base) {
+            /* Release the bytes: only the live window may hold memory, or
+             * all PAXOS_CAP positions would keep their largest batch. */
             s->slot = 0;
-            if (s->value.cap > 65536)
-                smr_buf_free(&s->value);
-            if (s->best_value.cap > 65536)
-                smr_buf_free(&s->best_value);
+            smr_buf_free(&s->value);
+            smr_buf_free(&s->best_value);
         }
         p->base++;
     }

@@ -51,6 +51,7 @@ static void help(void)
            "  --keys K        distinct keys (default 3)\n"
            "  --calm          no faults\n"
            "  --history FILE  append each seed's client history (JSON Lines)\n"
+           "  --fail-fast     stop at the first failing seed\n"
            "  --mutant NAME   run a deliberately broken variant:\n");
     for (size_t i = 0; i < N_MUTANTS; i++)
         printf("      %-22s %s\n", mutants[i].name, mutants[i].what);
@@ -110,12 +111,13 @@ int cmd_sim(int argc, char **argv)
         {"trace", no_argument, 0, 't'},
         {"history", required_argument, 0, 'H'},
         {"mutant", required_argument, 0, 'm'},
+        {"fail-fast", no_argument, 0, 'f'},
         {0, 0, 0, 0},
     };
     struct sim_options o;
     sim_options_defaults(&o);
     uint64_t from = 1, to = 100, v;
-    bool ok = true, trace = false;
+    bool ok = true, trace = false, fail_fast = false;
     const char *history = NULL, *mutant = NULL;
     int c;
     while (ok && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -141,6 +143,7 @@ int cmd_sim(int argc, char **argv)
         case 'q': o.faults = false; break;
         case 't': trace = true; break;
         case 'H': history = optarg; break;
+        case 'f': fail_fast = true; break;
         case 'm':
             ok = (smr_mutant = find_mutant(optarg)) >= 0;
             mutant = optarg;
@@ -156,9 +159,10 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr, "strata sim: --history: cannot open %s\n", history);
         return 2;
     }
-    uint64_t failed = 0, unknown = 0;
+    uint64_t failed = 0, unknown = 0, n = 0;
     double t0 = secs_now();
-    for (uint64_t seed = from; seed <= to; seed++) {
+    for (uint64_t seed = from; seed <= to && !(fail_fast && failed); seed++) {
+        n++;
         struct sim_result r;
         if (sim_run_seed(seed, &o, &r) != SMR_OK) {
             fprintf(stderr, "strata sim: invalid options\n");
@@ -176,7 +180,6 @@ int cmd_sim(int argc, char **argv)
         fflush(stdout);
     }
     double secs = secs_now() - t0;
-    uint64_t n = to - from + 1;
     if (o.history)
         fclose(o.history);
     fprintf(stderr, "strata sim: %.1f s, %.0f seeds/min%s\n", secs,
