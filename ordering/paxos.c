@@ -731,6 +731,15 @@ static void adopt_value(struct ord_paxos *p, struct paxos_slot *s)
     slot_set_value(s, p->ballot, &noop);
 }
 
+/* COMMIT to every peer: the leader's heartbeat and its commit point. */
+static void send_heartbeat(struct ord_paxos *p)
+{
+    struct ord_paxos_msg *m = msg_new(p, ORD_PAXOS_COMMIT, 0);
+    m->ballot = p->ballot;
+    m->commit_upto = p->chosen_upto;
+    send_msg(p, ORD_TO_ALL, 0, m);
+}
+
 static void become_leader(struct ord_paxos *p, uint64_t now_ms)
 {
     p->role = PAXOS_LEADER;
@@ -751,14 +760,7 @@ static void become_leader(struct ord_paxos *p, uint64_t now_ms)
         p->last_ack_ms[i] = now_ms;
     if (top > p->chosen_upto)
         send_accepts(p, p->chosen_upto + 1, top);
-    for (smr_node_id i = 0; i < p->cfg.n_replicas; i++) {
-        if (i == p->cfg.self)
-            continue;
-        struct ord_paxos_msg *m = msg_new(p, ORD_PAXOS_COMMIT, 0);
-        m->ballot = p->ballot;
-        m->commit_upto = p->chosen_upto;
-        send_msg(p, i, 0, m);
-    }
+    send_heartbeat(p);
     set_timer(p, ORD_PAXOS_TIMER_HEARTBEAT, ++p->heartbeat_gen,
               p->cfg.heartbeat_ms);
     for (smr_seq slot = p->chosen_upto + 1; slot <= top; slot++)
@@ -1014,14 +1016,7 @@ static void on_heartbeat_timer(struct ord_paxos *p, uint64_t now_ms)
         become_follower(p, ORD_TO_ALL, now_ms);
         return;
     }
-    for (smr_node_id i = 0; i < p->cfg.n_replicas; i++) {
-        if (i == p->cfg.self)
-            continue;
-        struct ord_paxos_msg *m = msg_new(p, ORD_PAXOS_COMMIT, 0);
-        m->ballot = p->ballot;
-        m->commit_upto = p->chosen_upto;
-        send_msg(p, i, 0, m);
-    }
+    send_heartbeat(p);
     /* Accepts or their acks may have been lost: re-send the oldest slots
      * still open (acceptors re-ack without rewriting). */
     if (p->next_slot > p->chosen_upto + 1) {
