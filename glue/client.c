@@ -143,6 +143,16 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
     return SMR_OK;
 }
 
+int glue_client_abandon(struct glue_client *c, uint32_t session)
+{
+    if (session >= c->n_sessions)
+        return SMR_EINVAL;
+    /* A late reply carries this req_id; the next submit moves past it and
+     * on_reply ignores a session with nothing outstanding meanwhile. */
+    c->sessions[session].outstanding = false;
+    return SMR_OK;
+}
+
 /* Handles one reply frame. Stale, foreign and malformed frames are ignored:
  * the request they answer is no longer outstanding. */
 static void on_reply(struct glue_client *c, const uint8_t *f, size_t len,

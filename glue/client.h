@@ -47,6 +47,13 @@ int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
 int glue_client_submit(struct glue_client *c, uint32_t session,
                        const uint8_t *op, uint32_t op_len);
 
+/* Gives up on the session's outstanding request (no-op when there is
+ * none): the client stops retrying it and ignores any late reply to it, so
+ * the session may submit a new request at once. The abandoned request may
+ * still execute, now or later (a replica may already hold it): treat its
+ * outcome as unknown. SMR_EINVAL for a session out of range. */
+int glue_client_abandon(struct glue_client *c, uint32_t session);
+
 /* Called by glue_client_poll for each completed request; `result` is
  * borrowed for the call. */
 typedef void (*glue_client_done_fn)(void *arg, uint32_t session,
@@ -63,10 +70,17 @@ int glue_client_pollitems(struct glue_client *c, void *items, int max);
 int glue_client_status(struct glue_client *c, smr_node_id id,
                        uint64_t timeout_ms, struct wire_status *out);
 
-/* Key-value helpers over glue_client_call (app "kv"). They return SMR_OK on
- * success, SMR_ENOTFOUND for an absent key (get, cas), SMR_ECONTRACT for a
- * cas whose expected value did not match, SMR_EINVAL for a command the app
- * refused, or the call's error. get fills `value`. */
+/* Key-value helpers over glue_client_call (app "kv"). They return:
+ *   SMR_OK          success; get fills `value`
+ *   SMR_ENOTFOUND   an absent key, for get and for del (`strata del` treats
+ *                   that as success)
+ *   SMR_ECONTRACT   cas whose expected value did not match, including a cas
+ *                   on an absent key (the app never matches one)
+ *   SMR_EINVAL      a command the app refused
+ *   SMR_ETOOBIG     a key or value over EXE_KV_KEY_BYTES_MAX or
+ *                   EXE_KV_VALUE_BYTES_MAX (nothing is sent)
+ *   SMR_EMALFORMED  an empty reply
+ *   or glue_client_call's error (SMR_ETIMEOUT: outcome unknown). */
 int glue_kv_put(struct glue_client *c, const char *key, const void *value,
                 uint32_t value_len, uint64_t timeout_ms);
 int glue_kv_get(struct glue_client *c, const char *key, struct smr_buf *value,

@@ -78,9 +78,12 @@ void glue_config_defaults(struct glue_config *c);
 
 /* Loads and validates a YAML file. On failure returns SMR_ECONFIG (or
  * SMR_EIO when the file cannot be read) and writes one sentence into `err`
- * naming the file and the field, e.g.
- *   "configs/x.yaml: replicas[1].peer: endpoint must start with tcp:// or
- *    ipc://". */
+ * naming the file and the field, e.g. (from configs/bad/)
+ *   "configs/bad/bad-scheme.yaml: replicas[1].peer: endpoint
+ *    'http://127.0.0.1:7101' must start with tcp:// or ipc://"
+ *   "configs/bad/unknown-key-storage.yaml: storage.fsync: unknown key
+ *    (allowed here: engine, path, sync) (line 17)"
+ *   "configs/bad/nope.yaml: cannot open: No such file or directory". */
 int glue_config_load(const char *path, struct glue_config *out, char *err,
                      size_t err_len);
 
@@ -91,12 +94,15 @@ int glue_config_load(const char *path, struct glue_config *out, char *err,
 int glue_config_check(const struct glue_config *c, char *err, size_t err_len);
 
 /* The composition check: builds each module's contract from the config and
- * refuses a composition that cannot work, with a sentence naming the clash
- * (e.g. "protocol paxos tolerates f=1 crash faults and needs 3 replicas, but
- * the config has 2", "storage.sync is false but protocol paxos requires
- * durable votes", "executor parallel needs conflict keys but app kv declares
- * none"). Returns SMR_ECONTRACT. `allow_unsafe_storage` accepts sync: false
- * (benchmarks that measure the network path alone). */
+ * refuses a composition that cannot work, with a sentence naming the clash,
+ * e.g. (configs/bad/sync-false.yaml)
+ *   "storage.sync is false but protocol paxos requires durable votes (a
+ *    vote must be on disk before it leaves the replica): set sync: true, or
+ *    allow unsafe storage for a benchmark".
+ * Rules no config can reach yet (a parallel executor, a Byzantine protocol)
+ * are exercised through glue_contract_compose() (contract.h). Returns
+ * SMR_ECONTRACT. `allow_unsafe_storage` accepts sync: false and the memory
+ * engine (benchmarks that measure the network path alone, tests). */
 int glue_contract_check(const struct glue_config *c, bool allow_unsafe_storage,
                         char *err, size_t err_len);
 

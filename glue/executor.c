@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "exe.h"
+#include "fsutil.h"
 #include "sto.h"
 #include "wire.h"
 #include "zmq_util.h"
@@ -89,8 +89,13 @@ static int checkpoint(struct glue_executor *x)
         return SMR_OK;
     smr_buf_reset(&x->snap);
     int rc = exe_snapshot(x->engine, &x->snap);
-    if (rc != SMR_OK)
-        return SMR_OK; /* too large for one snapshot: replay covers it */
+    if (rc != SMR_OK) {
+        /* Not fatal: a restart replays the log from the last snapshot. */
+        fprintf(stderr, "executor %u: no snapshot at seq %llu (%s); a "
+                        "restart replays from the previous one\n",
+                x->replica, (unsigned long long)seq, smr_strerror(rc));
+        return SMR_OK;
+    }
     rc = sto_state_put(x->sto, SNAPSHOT_KEY, x->snap.data, x->snap.len, NULL);
     if (rc == SMR_OK)
         rc = sto_sync(x->sto);
@@ -181,11 +186,9 @@ static int open_store(struct glue_executor *x, char *err, size_t err_len)
     if (x->cfg.storage_engine == GLUE_STORAGE_MEMORY)
         return sto_mem_open(&x->sto);
     char path[GLUE_PATH_BYTES_MAX + 32];
-    snprintf(path, sizeof path, "%s", x->cfg.storage_path);
-    mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/executor-%u", x->cfg.storage_path,
              x->replica);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    if (glue_mkdir_p(path) != 0) {
         snprintf(err, err_len, "storage.path: cannot create %s: %s", path,
                  strerror(errno));
         return SMR_EIO;
@@ -206,8 +209,14 @@ static int restore(struct glue_executor *x, char *err, size_t err_len)
 }
 
 int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
-                      struct glue_executor **out, char *err, size_t err_len)
+                      bool allow_unsafe_storage, struct glue_executor **out,
+                      char *err, size_t err_len)
 {
+    int rc = glue_config_check(cfg, err, err_len);
+    if (rc == SMR_OK)
+        rc = glue_contract_check(cfg, allow_unsafe_storage, err, err_len);
+    if (rc != SMR_OK)
+        return rc;
     const struct glue_replica_config *r = glue_config_replica(cfg, replica);
     if (!r || r->stream[0] == '\0') {
         snprintf(err, err_len, "--replica: replica %u %s", replica,
@@ -223,7 +232,7 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     x->replica = replica;
     x->consumer_id = ((uint64_t)replica << 32) | (uint64_t)getpid();
     x->zctx = zmq_ctx_new();
-    int rc = open_store(x, err, err_len);
+    rc = open_store(x, err, err_len);
     if (rc == SMR_OK)
         rc = exe_kv_app_new(&x->app);
     if (rc == SMR_OK)

@@ -1,6 +1,9 @@
 /*
- * node.c: the replica driver (node.h): ZeroMQ sockets, storage and the
- * executor around the pure Multi-Paxos core.
+ * node.c: the replica driver (node.h): storage and the embedded executor
+ * around the pure Multi-Paxos core. It does no network I/O itself: frames
+ * come in through the glue_node_on_* calls and go out through the
+ * glue_io_ops table, which node_loop.c fills with ZeroMQ sockets and the
+ * simulator (sim.c) with its own network.
  *
  * The driver's half of the durability rule lives here: a SEND whose
  * after_lsn is not yet durable is held (bounded) until the group commit at
@@ -121,8 +124,11 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
         .executed_seq = glue_node_executed(n),
         .frames_rejected = wire_stats_rejected_total(&n->stats),
         .fsyncs = n->sto->syncs,
-        .entries_per_fsync_x100 =
+        .writes_per_fsync_x100 =
             n->sto->syncs ? n->sto->synced_writes * 100 / n->sto->syncs : 0,
+        .peer_drops = n->peer_drops,
+        .client_drops = n->client_drops,
+        .paxos_dropped = ord_paxos_dropped_messages(n->core),
     };
     if (wire_encode_status(&n->scratch, &st) == SMR_OK)
         client_send(n, id, id_len, &n->scratch);

@@ -41,8 +41,9 @@ struct glue_node_options {
     bool allow_unsafe_storage; /* accept sync: false / memory storage */
     bool quiet;                /* no log lines on stderr */
     void *zmq_context;         /* shared context (embedded mode) or NULL */
-    /* Embedded mode: the node uses this store instead of opening one
-     * (borrowed; lets the demo restart a replica over its own "disk"). */
+    /* The node uses this store instead of opening one (borrowed; lets a
+     * caller restart a replica over the same "disk"). Used by the
+     * simulator and the unit tests; `strata demo` uses RocksDB files. */
     struct sto *store;
     /* Detached mode: no sockets; the caller delivers frames and drives the
      * loop through the glue_node_* driver calls of node_internal.h. */

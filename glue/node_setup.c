@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zmq.h>
 
+#include "fsutil.h"
 #include "node_internal.h"
 #include "zmq_util.h"
 
@@ -22,21 +22,6 @@
         if (err)                                                           \
             snprintf(err, err_len, __VA_ARGS__);                           \
     } while (0)
-
-static int mkdir_p(const char *path)
-{
-    char tmp[GLUE_PATH_BYTES_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static int open_storage(struct glue_node *n, char *err, size_t err_len)
 {
@@ -49,7 +34,7 @@ static int open_storage(struct glue_node *n, char *err, size_t err_len)
         return sto_mem_open(&n->sto);
     char path[GLUE_PATH_BYTES_MAX + 32];
     snprintf(path, sizeof path, "%s/replica-%u", n->cfg.storage_path, n->id);
-    if (mkdir_p(path) != 0) {
+    if (glue_mkdir_p(path) != 0) {
         SET_ERR("storage.path: cannot create %s: %s", path, strerror(errno));
         return SMR_EIO;
     }

@@ -19,7 +19,7 @@
 /* Number of top-level array elements (version and type included). */
 static const uint32_t frame_fields[WIRE_TYPE__MAX + 1] = {
     [WIRE_REQUEST] = 5,   [WIRE_REPLY] = 8,      [WIRE_STATUS_REQ] = 3,
-    [WIRE_STATUS] = 12,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
+    [WIRE_STATUS] = 15,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
     [WIRE_SUBSCRIBE] = 5, [WIRE_CHECKPOINT] = 4, [WIRE_SNAPSHOT_REQUIRED] = 3,
 };
 
@@ -168,7 +168,10 @@ int wire_encode_status(struct smr_buf *out, const struct wire_status *msg)
     enc_u64(&e, msg->executed_seq);
     enc_u64(&e, msg->frames_rejected);
     enc_u64(&e, msg->fsyncs);
-    enc_u64(&e, msg->entries_per_fsync_x100);
+    enc_u64(&e, msg->writes_per_fsync_x100);
+    enc_u64(&e, msg->peer_drops);
+    enc_u64(&e, msg->client_drops);
+    enc_u64(&e, msg->paxos_dropped);
     return enc_end(&e);
 }
 
@@ -376,7 +379,10 @@ int wire_decode_status(const uint8_t *frame, size_t len,
     TRY(wire_read_u64(&r, &m.executed_seq));
     TRY(wire_read_u64(&r, &m.frames_rejected));
     TRY(wire_read_u64(&r, &m.fsyncs));
-    TRY(wire_read_u64(&r, &m.entries_per_fsync_x100));
+    TRY(wire_read_u64(&r, &m.writes_per_fsync_x100));
+    TRY(wire_read_u64(&r, &m.peer_drops));
+    TRY(wire_read_u64(&r, &m.client_drops));
+    TRY(wire_read_u64(&r, &m.paxos_dropped));
     TRY(wire_read_end(&r));
     *out = m;
     return SMR_OK;

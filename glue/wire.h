@@ -10,7 +10,8 @@
  *   STATUS_REQ         nonce
  *   STATUS             nonce, node_id, is_leader, leader_hint, ballot,
  *                      committed_seq, executed_seq, frames_rejected, fsyncs,
- *                      entries_per_fsync_x100
+ *                      writes_per_fsync_x100, peer_drops, client_drops,
+ *                      paxos_dropped
  *   PAXOS              cluster_id, epoch, type, from, ballot, slot,
  *                      slot_count, commit_upto, more, entries
  *                      where entries = [[slot, ballot, epoch,
@@ -101,7 +102,13 @@ struct wire_status {
     smr_seq executed_seq;
     uint64_t frames_rejected;
     uint64_t fsyncs;
-    uint64_t entries_per_fsync_x100; /* fixed point: 250 means 2.5 */
+    /* Storage writes (every write that takes an LSN: log entries, state
+     * records, truncations) per fsync on average; fixed point, 250 means
+     * 2.5. */
+    uint64_t writes_per_fsync_x100;
+    uint64_t peer_drops;    /* sends to peers dropped rather than block */
+    uint64_t client_drops;  /* sends to clients dropped rather than block */
+    uint64_t paxos_dropped; /* protocol messages the core ignored */
 };
 
 struct wire_subscribe {

@@ -1,22 +1,51 @@
 #!/bin/sh
 # cluster.sh: start or stop a local cluster of `strata node` processes.
-#   scripts/cluster.sh start CONFIG [STRATA]   (pids in /tmp/strata-cluster.pids)
+#   scripts/cluster.sh start CONFIG [STRATA]
 #   scripts/cluster.sh stop
+# Pids go to $STRATA_PIDFILE (default /tmp/strata-cluster.pids); replica
+# i logs to the same path with "-node-<i>.log" for ".pids"
+# (/tmp/strata-cluster-node-0.log, ...).
 set -eu
 PIDFILE=${STRATA_PIDFILE:-/tmp/strata-cluster.pids}
+LOGBASE=${PIDFILE%.pids}
+
+# count_replicas CONFIG: the number of `id:` keys in the top-level replicas
+# list, block style (`  - id: 0` on its own line) or flow style
+# (`- {id: 0, peer: ...}` or `replicas: [{id: 0, ...}, ...]`).
+count_replicas() {
+    awk '
+        /^[^ \t#-]/ {
+            inrep = ($0 ~ /^replicas[ \t]*:/)
+            sub(/^replicas[ \t]*:/, "")
+        }
+        inrep {
+            line = $0
+            sub(/#.*/, "", line)
+            while (match(line, /(^|[^A-Za-z0-9_"'\''])["'\'']?id["'\'']?[ \t]*:/)) {
+                n++
+                line = substr(line, RSTART + RLENGTH)
+            }
+        }
+        END { print n + 0 }' "$1"
+}
+
 case "${1:-}" in
 start)
     config=$2
     strata=${3:-build/strata}
-    n=$(grep -c '^  - id:' "$config")
+    n=$(count_replicas "$config")
+    if [ "$n" -lt 1 ]; then
+        echo "$0: no replicas found in $config" >&2
+        exit 1
+    fi
     : > "$PIDFILE"
     i=0
     while [ "$i" -lt "$n" ]; do
-        "$strata" node --config "$config" --id "$i" > "/tmp/strata-node-$i.log" 2>&1 &
+        "$strata" node --config "$config" --id "$i" > "$LOGBASE-node-$i.log" 2>&1 &
         echo $! >> "$PIDFILE"
         i=$((i + 1))
     done
-    echo "started $n replicas (logs /tmp/strata-node-*.log)"
+    echo "started $n replicas (pids in $PIDFILE, logs $LOGBASE-node-*.log)"
     ;;
 stop)
     [ -f "$PIDFILE" ] && xargs kill < "$PIDFILE" 2>/dev/null || true

@@ -1,14 +1,16 @@
 /*
- * sto.h: the storage ops table (log, durable protocol state, snapshots).
+ * sto.h: the storage ops table: a log keyed by index and a small map of
+ * durable state records. There is no separate snapshot call: the glue
+ * stores an executor snapshot as one state record (key "exe/snapshot").
  *
  * Modelled on SQLite's VFS: a versioned table of function pointers, every
  * call made through one thin wrapper (sto_*), which asserts preconditions,
  * keeps the LSN accounting and is where faults are injected.
  *
  * Contract, for every implementation:
- *  - Writes (log_put, state_put, log_truncate_prefix, snapshot_put) are
- *    queued: each returns the LSN it was given (1, 2, 3... per open store)
- *    and is visible to reads at once, but is durable only after a sync().
+ *  - Writes (log_put, state_put, log_truncate_prefix) are queued: each
+ *    returns the LSN it was given (1, 2, 3... per open store) and is
+ *    visible to reads at once, but is durable only after a sync().
  *  - sync() makes every write queued so far durable with one fsync (group
  *    commit) and advances durable_lsn to the last LSN issued. A failed sync
  *    poisons the store: it returns SMR_EFSYNC, now and for every later write

@@ -29,9 +29,14 @@ int cmd_lincheck(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
-/* Loads and checks a config; prints the sentence and returns false when it
- * is refused. */
-bool cli_load_config(const char *path, struct glue_config *cfg);
+/* Exit codes every subcommand that takes --config shares. */
+#define CLI_EXIT_REFUSED 1 /* the config cannot be read or fails a check */
+#define CLI_EXIT_USAGE 2   /* a missing or malformed option or argument */
+
+/* Loads and checks a config (glue_config_load). Returns 0; or prints a
+ * sentence and returns CLI_EXIT_USAGE when `path` is NULL (no --config
+ * given), CLI_EXIT_REFUSED when the file cannot be read or is refused. */
+int cli_load_config(const char *path, struct glue_config *cfg);
 /* Parses a positive integer option value; prints an error naming the
  * option and returns false when it is not one. */
 bool cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,

@@ -1,7 +1,8 @@
 /*
  * cmd_demo.c: `strata demo`: three replicas in this process (a thread
  * each, ipc:// sockets, RocksDB with fsync in a temporary directory), a
- * client load, one line a second; midway the leader is killed, later it is
+ * client load, one line a second; midway the leader is stopped (a clean
+ * in-process stop; tests/integration kill -9 real processes), later it is
  * restarted from its disk and catches up; the summary checks that every
  * replica executed the same log to the same state digest.
  */
@@ -116,12 +117,14 @@ static void help(void)
            "(RocksDB with fsync, in a temporary directory) under a client\n"
            "load. Prints one line a second: ops/s, p50/p99 latency, the\n"
            "leader, and each replica's committed/executed sequence numbers.\n"
-           "Midway it kills the leader; later it restarts it from its disk.\n"
+           "Midway it stops the leader (a clean in-process stop; kill -9 of\n"
+           "real processes is in tests/integration); later it restarts it\n"
+           "from its disk.\n"
            "Defaults: 12 s, 8 clients. Exits 0 when every replica ends at the\n"
            "same executed seq with the same state digest.\n");
 }
 
-static int summary(uint64_t total_ops, uint64_t worst_gap_s)
+static int summary(uint64_t total_ops, uint64_t stalled_s)
 {
     for (smr_node_id i = 0; i < DEMO_REPLICAS; i++)
         stop_replica(i);
@@ -139,7 +142,7 @@ static int summary(uint64_t total_ops, uint64_t worst_gap_s)
     }
     printf("summary: %llu requests acknowledged; seconds without progress "
            "during failover: %llu; replicas %s\n",
-           (unsigned long long)total_ops, (unsigned long long)worst_gap_s,
+           (unsigned long long)total_ops, (unsigned long long)stalled_s,
            same ? "agree (same executed seq and digest)" : "DISAGREE");
     return same ? 0 : 1;
 }
@@ -180,32 +183,34 @@ int cmd_demo(int argc, char **argv)
     struct load *l;
     if (load_new(&cfg, (uint32_t)clients, 1, 1000, 128, 200, &l) != SMR_OK)
         return 1;
-    uint64_t total = 0, gap = 0;
-    int killed = -1;
+    uint64_t total = 0, stalled_s = 0; /* seconds with no request done */
+    int stopped = -1;
     for (uint64_t t = 1; t <= dur; t++) {
         load_run(l, 1000);
         struct load_stats st;
         load_stats(l, &st);
         load_reset(l);
         total += st.ops;
-        gap += st.ops == 0 && t > 1;
+        stalled_s += st.ops == 0 && t > 1;
         print_line(t, &st);
         struct glue_node_info info[DEMO_REPLICAS];
         int leader = leader_of(info);
         if (t == dur / 2 && leader >= 0) {
-            printf("-- killing the leader, replica %d\n", leader);
+            printf("-- stopping the leader, replica %d (in-process; kill -9 "
+                   "of real processes is in tests/integration)\n",
+                   leader);
             stop_replica((smr_node_id)leader);
-            killed = leader;
+            stopped = leader;
         }
-        if (t == dur * 3 / 4 && killed >= 0) {
-            printf("-- restarting replica %d from its disk\n", killed);
-            if (!start_replica((smr_node_id)killed))
+        if (t == dur * 3 / 4 && stopped >= 0) {
+            printf("-- restarting replica %d from its disk\n", stopped);
+            if (!start_replica((smr_node_id)stopped))
                 return 1;
         }
     }
     load_destroy(&l);
     sleep(1); /* let the restarted replica finish catching up */
-    int rc = summary(total, gap);
+    int rc = summary(total, stalled_s);
     char cmd[sizeof dir + 16];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

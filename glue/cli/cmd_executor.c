@@ -19,43 +19,66 @@ static void on_signal(int sig)
         glue_executor_stop(running);
 }
 
+static void help(void)
+{
+    printf("usage: strata executor --config FILE --replica N "
+           "[--allow-unsafe-storage]\n"
+           "\nRuns an executor in its own process, following the Committed\n"
+           "stream that replica N serves on replicas[N].stream. Replies go\n"
+           "back through the replica to its clients. Snapshots are kept in\n"
+           "<storage.path>/executor-N; a restarted executor resumes from\n"
+           "its snapshot and the replica's log.\n"
+           "\n  --allow-unsafe-storage  accept storage.sync: false or memory\n"
+           "                          storage (benchmarks; as strata node)\n"
+           "\nExit status: 0 after SIGINT/SIGTERM; 1 when the config is\n"
+           "refused (unreadable, failing a check or the composition check,\n"
+           "or replica N has no stream endpoint) or the executor cannot\n"
+           "start; 2 on a usage error (no --config or --replica, a malformed\n"
+           "option); 3 when it stopped on an error while running (storage,\n"
+           "or the replica truncated past its cursor).\n");
+}
+
 int cmd_executor(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: strata executor --config FILE --replica N\n"
-               "\nRuns an executor in its own process, following the Committed\n"
-               "stream that replica N serves on replicas[N].stream. Replies go\n"
-               "back through the replica to its clients. Snapshots are kept in\n"
-               "<storage.path>/executor-N; a restarted executor resumes from\n"
-               "its snapshot and the replica's log. Exits 0 on SIGINT/SIGTERM.\n");
+        help();
         return 0;
     }
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
         {"replica", required_argument, 0, 'r'},
+        {"allow-unsafe-storage", no_argument, 0, 'u'},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *rep = NULL;
+    bool allow_unsafe_storage = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c')
-            config = optarg;
-        else if (c == 'r')
-            rep = optarg;
-        else
-            return 2;
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'r': rep = optarg; break;
+        case 'u': allow_unsafe_storage = true; break;
+        default: return CLI_EXIT_USAGE;
+        }
     }
-    struct glue_config cfg;
     uint64_t id;
-    if (!cli_load_config(config, &cfg) ||
-        !cli_parse_u64("--replica", rep, 0, SMR_NODES_MAX - 1, &id))
-        return 2;
+    if (!config || !rep) {
+        fprintf(stderr, "strata executor: %s is required (see --help)\n",
+                config ? "--replica N" : "--config FILE");
+        return CLI_EXIT_USAGE;
+    }
+    if (!cli_parse_u64("--replica", rep, 0, SMR_NODES_MAX - 1, &id))
+        return CLI_EXIT_USAGE;
+    struct glue_config cfg;
+    int ex = cli_load_config(config, &cfg);
+    if (ex)
+        return ex;
     char err[512];
     struct glue_executor *x;
-    if (glue_executor_new(&cfg, (smr_node_id)id, &x, err, sizeof err) !=
-        SMR_OK) {
+    if (glue_executor_new(&cfg, (smr_node_id)id, allow_unsafe_storage, &x,
+                          err, sizeof err) != SMR_OK) {
         fprintf(stderr, "strata executor: %s\n", err);
-        return 1;
+        return CLI_EXIT_REFUSED;
     }
     running = x;
     struct sigaction sa;

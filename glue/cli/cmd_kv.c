@@ -10,12 +10,16 @@
 #include "client.h"
 
 #define EXIT_FAILED 1      /* not found, cas mismatch, refused command */
-#define EXIT_USAGE 2
+#define EXIT_USAGE CLI_EXIT_USAGE
 #define EXIT_UNAVAILABLE 3 /* no replica answered in time */
+
+#define KV_TIMEOUT_MS_DEFAULT 10000
+#define STATUS_TIMEOUT_MS_DEFAULT 500
 
 struct kv_args {
     const char *config;
     uint64_t timeout_ms;
+    bool timeout_given; /* --timeout-ms was on the command line */
     int n_pos;
     const char *pos[3];
 };
@@ -28,7 +32,7 @@ static int parse(int argc, char **argv, int want, struct kv_args *a)
         {0, 0, 0, 0},
     };
     memset(a, 0, sizeof *a);
-    a->timeout_ms = 10000;
+    a->timeout_ms = KV_TIMEOUT_MS_DEFAULT;
     int c;
     while ((c = getopt_long(argc, argv, "c:t:", opts, NULL)) != -1) {
         if (c == 'c')
@@ -37,6 +41,7 @@ static int parse(int argc, char **argv, int want, struct kv_args *a)
             if (!cli_parse_u64("--timeout-ms", optarg, 1, 3600000,
                                &a->timeout_ms))
                 return EXIT_USAGE;
+            a->timeout_given = true;
         } else
             return EXIT_USAGE;
     }
@@ -55,10 +60,12 @@ static int parse(int argc, char **argv, int want, struct kv_args *a)
 static void help(const char *cmd, const char *args, const char *what)
 {
     printf("usage: strata %s --config FILE [--timeout-ms MS] %s\n\n%s\n"
-           "\nExit status: 0 success; 1 not found / cas mismatch / refused;\n"
-           "2 usage; 3 no replica answered within the timeout (default\n"
-           "10000 ms; the command may or may not have been applied).\n",
-           cmd, args, what);
+           "\nExit status: 0 success; 1 not found / cas mismatch / refused\n"
+           "command, or a config that cannot be read or fails its checks;\n"
+           "2 usage (no --config, a malformed option, wrong arguments);\n"
+           "3 no replica answered within the timeout (default %d ms; the\n"
+           "command may or may not have been applied).\n",
+           cmd, args, what, KV_TIMEOUT_MS_DEFAULT);
 }
 
 static int finish(const char *cmd, int rc)
@@ -82,8 +89,9 @@ static int finish(const char *cmd, int rc)
 static int with_client(struct kv_args *a, struct glue_client **c)
 {
     struct glue_config cfg;
-    if (!cli_load_config(a->config, &cfg))
-        return a->config ? EXIT_FAILED : EXIT_USAGE;
+    int ex = cli_load_config(a->config, &cfg);
+    if (ex)
+        return ex;
     if (glue_client_new(&cfg, NULL, c) != SMR_OK) {
         fprintf(stderr, "strata: cannot create a client\n");
         return EXIT_FAILED;
@@ -179,9 +187,15 @@ int cmd_status(int argc, char **argv)
                "[--verbose]\n\n"
                "One line per replica: id, role (leader or follower), committed\n"
                "seq, executed seq; or 'unreachable'. --verbose adds the fsyncs,\n"
-               "the storage writes each fsync covered on average, and the\n"
-               "frames dropped as malformed. Exits 0 when a leader answered,\n"
-               "3 otherwise.\n");
+               "the storage writes each fsync covered on average, the frames\n"
+               "dropped as malformed, the sends to peers and to clients the\n"
+               "replica dropped rather than block (peers and clients retry),\n"
+               "and the protocol messages its ordering core ignored as\n"
+               "invalid. --timeout-ms is per replica (default %d ms).\n"
+               "\nExit status: 0 when a leader answered; 1 a config that cannot\n"
+               "be read or fails its checks; 2 usage (no --config, a malformed\n"
+               "option); 3 no leader answered.\n",
+               STATUS_TIMEOUT_MS_DEFAULT);
         return 0;
     }
     bool verbose = false;
@@ -197,8 +211,8 @@ int cmd_status(int argc, char **argv)
     int ex = parse(argc, argv, 0, &a);
     if (ex)
         return ex;
-    if (a.timeout_ms == 10000)
-        a.timeout_ms = 500;
+    if (!a.timeout_given)
+        a.timeout_ms = STATUS_TIMEOUT_MS_DEFAULT;
     if ((ex = with_client(&a, &c)))
         return ex;
     struct glue_config cfg;
@@ -216,10 +230,14 @@ int cmd_status(int argc, char **argv)
                (unsigned long long)st.committed_seq,
                (unsigned long long)st.executed_seq);
         if (verbose)
-            printf("  fsyncs %llu  writes/fsync %.2f  frames_dropped %llu",
+            printf("  fsyncs %llu  writes/fsync %.2f  frames_dropped %llu  "
+                   "peer_drops %llu  client_drops %llu  paxos_dropped %llu",
                    (unsigned long long)st.fsyncs,
-                   (double)st.entries_per_fsync_x100 / 100.0,
-                   (unsigned long long)st.frames_rejected);
+                   (double)st.writes_per_fsync_x100 / 100.0,
+                   (unsigned long long)st.frames_rejected,
+                   (unsigned long long)st.peer_drops,
+                   (unsigned long long)st.client_drops,
+                   (unsigned long long)st.paxos_dropped);
         printf("\n");
     }
     glue_client_destroy(&c);

@@ -22,11 +22,15 @@ static void help(void)
 {
     printf("usage: strata node --config FILE --id N [--allow-unsafe-storage]\n"
            "\nRuns replica N of the cluster in FILE: its ordering core, its\n"
-           "storage and its executor, until SIGINT or SIGTERM. Exits 0 after\n"
-           "a requested stop, 3 when storage failed (an fsync error stops the\n"
-           "replica rather than being retried), 1 on a refused config.\n"
+           "storage and its executor, until SIGINT or SIGTERM.\n"
            "\n  --allow-unsafe-storage  accept storage.sync: false or memory\n"
-           "                          storage (benchmarks; votes may be lost)\n");
+           "                          storage (benchmarks; votes may be lost)\n"
+           "\nExit status: 0 after a requested stop; 1 when the config is\n"
+           "refused (unreadable, failing a check or the composition check,\n"
+           "or without replica N) or the replica cannot start; 2 on a usage\n"
+           "error (no --config or --id, a malformed option); 3 when storage\n"
+           "failed while running (an fsync error stops the replica rather\n"
+           "than being retried).\n");
 }
 
 int cmd_node(int argc, char **argv)
@@ -49,14 +53,27 @@ int cmd_node(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'i': id_s = optarg; break;
         case 'u': opt.allow_unsafe_storage = true; break;
-        default: return 2;
+        default: return CLI_EXIT_USAGE;
         }
     }
-    struct glue_config cfg;
     uint64_t id;
-    if (!cli_load_config(config, &cfg) ||
-        !cli_parse_u64("--id", id_s, 0, SMR_NODES_MAX - 1, &id))
-        return id_s ? 1 : 2;
+    if (!config || !id_s) {
+        fprintf(stderr, "strata node: %s is required (see --help)\n",
+                config ? "--id N" : "--config FILE");
+        return CLI_EXIT_USAGE;
+    }
+    if (!cli_parse_u64("--id", id_s, 0, SMR_NODES_MAX - 1, &id))
+        return CLI_EXIT_USAGE;
+    struct glue_config cfg;
+    int ex = cli_load_config(config, &cfg);
+    if (ex)
+        return ex;
+    if (!glue_config_replica(&cfg, (smr_node_id)id)) {
+        fprintf(stderr, "strata node: --id: replica %llu is not in %s (it "
+                        "has %u replicas)\n",
+                (unsigned long long)id, config, cfg.n_replicas);
+        return CLI_EXIT_REFUSED;
+    }
     char line[256], err[512];
     glue_contract_describe(&cfg, line, sizeof line);
     fprintf(stderr, "replica %llu: %s\n", (unsigned long long)id, line);
@@ -64,7 +81,7 @@ int cmd_node(int argc, char **argv)
     int rc = glue_node_new(&cfg, (smr_node_id)id, &opt, &n, err, sizeof err);
     if (rc != SMR_OK) {
         fprintf(stderr, "strata node: %s\n", err);
-        return 1;
+        return CLI_EXIT_REFUSED;
     }
     running = n;
     struct sigaction sa;

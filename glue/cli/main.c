@@ -41,18 +41,18 @@ bool cli_wants_help(int argc, char **argv)
     return false;
 }
 
-bool cli_load_config(const char *path, struct glue_config *cfg)
+int cli_load_config(const char *path, struct glue_config *cfg)
 {
     char err[512];
     if (!path) {
-        fprintf(stderr, "strata: --config FILE is required\n");
-        return false;
+        fprintf(stderr, "strata: --config FILE is required (see --help)\n");
+        return CLI_EXIT_USAGE;
     }
     if (glue_config_load(path, cfg, err, sizeof err) != SMR_OK) {
         fprintf(stderr, "strata: %s\n", err);
-        return false;
+        return CLI_EXIT_REFUSED;
     }
-    return true;
+    return 0;
 }
 
 bool cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,

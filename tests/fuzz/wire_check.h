@@ -137,7 +137,10 @@ static bool wc_status_eq(const struct wire_status *x,
            x->ballot == y->ballot && x->committed_seq == y->committed_seq &&
            x->executed_seq == y->executed_seq &&
            x->frames_rejected == y->frames_rejected && x->fsyncs == y->fsyncs &&
-           x->entries_per_fsync_x100 == y->entries_per_fsync_x100;
+           x->writes_per_fsync_x100 == y->writes_per_fsync_x100 &&
+           x->peer_drops == y->peer_drops &&
+           x->client_drops == y->client_drops &&
+           x->paxos_dropped == y->paxos_dropped;
 }
 
 static bool wc_status_redec(struct wc_bufs *w, const struct wire_status *m)

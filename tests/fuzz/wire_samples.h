@@ -129,7 +129,9 @@ static void ws_client(struct wire_samples *w)
             i == 1,      i ? ws_v32(i * 4) : WIRE_LEADER_UNKNOWN,
             ws_v(i + 1), ws_v(i + 2),
             ws_v(i + 3), ws_v(i + 4),
-            ws_v(i + 5), ws_v(i * 7)};
+            ws_v(i + 5), ws_v(i * 7),
+            ws_v(i + 6), ws_v(i * 3),
+            ws_v(i + 8)};
         ws_done(w, wire_encode_status(ws_next(w), &s), WIRE_STATUS, "status",
                 i);
     }

@@ -3,8 +3,9 @@
  * ipc:// sockets in a temporary directory, in-memory storage), exercised
  * through the client library: reads and writes, the KV reply codes, leader
  * failover, a restarted replica catching up, and hostile frames on every
- * socket being dropped and counted without harm. Runs under ASan in the
- * sanitizer build, which covers the glue code end to end.
+ * socket being dropped and counted without harm (and reported by STATUS).
+ * Runs under ASan in the sanitizer build, which covers the glue code end to
+ * end. A second case checks what glue_executor_new refuses and creates.
  */
 #include <check.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "executor.h"
 #include "node.h"
 #include "sto.h"
 
@@ -114,6 +116,10 @@ START_TEST(test_kv_through_the_cluster)
     ck_assert_mem_eq(v.data, "3", 1);
     ck_assert_int_eq(glue_kv_del(c, "a", 10000), SMR_OK);
     ck_assert_int_eq(glue_kv_get(c, "a", &v, 10000), SMR_ENOTFOUND);
+    /* The codes client.h documents for absent keys. */
+    ck_assert_int_eq(glue_kv_del(c, "a", 10000), SMR_ENOTFOUND);
+    ck_assert_int_eq(glue_kv_cas(c, "a", "", 0, "x", 1, 10000),
+                     SMR_ECONTRACT);
     smr_buf_free(&v);
     glue_client_destroy(&c);
 }
@@ -189,10 +195,74 @@ START_TEST(test_hostile_frames)
             break;
     }
     ck_assert_uint_ge(info.frames_rejected, 200);
+    /* STATUS carries the counters, the drop counters included. */
+    struct wire_status st;
+    ck_assert_int_eq(glue_client_status(c, (smr_node_id)lead, 2000, &st),
+                     SMR_OK);
+    ck_assert_uint_eq(st.node_id, (unsigned)lead);
+    ck_assert_uint_ge(st.frames_rejected, 200);
+    ck_assert_uint_ge(st.fsyncs, 1);
+    ck_assert_uint_ge(st.writes_per_fsync_x100, 100);
+    ck_assert_uint_lt(st.peer_drops, 1000);
+    ck_assert_uint_lt(st.client_drops, 1000);
+    ck_assert_uint_lt(st.paxos_dropped, 1000);
     glue_client_destroy(&c);
     zmq_close(dealer);
     zmq_close(push);
     zmq_ctx_term(ctx);
+}
+END_TEST
+
+/* The separate executor runs the config and composition checks, and
+ * creates its storage directory with its missing parents. */
+START_TEST(test_executor_new_checks)
+{
+    char tmp[] = "/tmp/strata-exec-XXXXXX", err[512];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    struct glue_config c;
+    glue_config_defaults(&c);
+    c.cluster_id = 3;
+    c.n_replicas = 1;
+    snprintf(c.replicas[0].peer, GLUE_ENDPOINT_BYTES_MAX, "ipc://%s/p", tmp);
+    snprintf(c.replicas[0].client, GLUE_ENDPOINT_BYTES_MAX, "ipc://%s/c", tmp);
+    c.storage_engine = GLUE_STORAGE_ROCKSDB;
+    snprintf(c.storage_path, sizeof c.storage_path, "%s/a/b", tmp);
+    c.storage_sync = true;
+    struct glue_executor *x = NULL;
+    /* No stream endpoint: the executor is embedded in the replica. */
+    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+                     SMR_ECONFIG);
+    ck_assert_ptr_null(x);
+    snprintf(c.replicas[0].stream, GLUE_ENDPOINT_BYTES_MAX, "ipc://%s/s",
+             tmp);
+    /* glue_config_check: a window of 0 is refused. */
+    c.window = 0;
+    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+                     SMR_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "window"));
+    c.window = 64;
+    /* glue_contract_check: sync off needs --allow-unsafe-storage. */
+    c.storage_sync = false;
+    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+                     SMR_ECONTRACT);
+    ck_assert_ptr_nonnull(strstr(err, "storage.sync"));
+    ck_assert_ptr_null(x);
+    ck_assert_int_eq(glue_executor_new(&c, 0, true, &x, err, sizeof err),
+                     SMR_OK);
+    glue_executor_destroy(&x);
+    /* Durable storage: <path>/executor-0 made like mkdir -p. */
+    c.storage_sync = true;
+    ck_assert_msg(glue_executor_new(&c, 0, false, &x, err, sizeof err) ==
+                      SMR_OK,
+                  "%s", err);
+    glue_executor_destroy(&x);
+    ck_assert_ptr_null(x);
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/b/executor-0", tmp);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -206,6 +276,9 @@ int main(void)
     tcase_add_test(tc, test_failover_and_catch_up);
     tcase_add_test(tc, test_hostile_frames);
     suite_add_tcase(s, tc);
+    TCase *xc = tcase_create("executor");
+    tcase_add_test(xc, test_executor_new_checks);
+    suite_add_tcase(s, xc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

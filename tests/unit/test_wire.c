@@ -220,7 +220,8 @@ START_TEST(test_status_roundtrip)
 
     struct wire_status s = {UINT64_MAX, UINT32_MAX, true, WIRE_LEADER_UNKNOWN,
                             0,          UINT64_MAX, 1,    2,
-                            UINT64_MAX, 250};
+                            UINT64_MAX, 250,        3,    UINT64_MAX,
+                            7};
     struct wire_status d;
     ck_assert_int_eq(wire_encode_status(&f, &s), SMR_OK);
     ck_assert_int_eq(wire_decode_status(f.data, f.len, &d), SMR_OK);
@@ -233,7 +234,10 @@ START_TEST(test_status_roundtrip)
     ck_assert_uint_eq(d.executed_seq, 1);
     ck_assert_uint_eq(d.frames_rejected, 2);
     ck_assert_uint_eq(d.fsyncs, UINT64_MAX);
-    ck_assert_uint_eq(d.entries_per_fsync_x100, 250);
+    ck_assert_uint_eq(d.writes_per_fsync_x100, 250);
+    ck_assert_uint_eq(d.peer_drops, 3);
+    ck_assert_uint_eq(d.client_drops, UINT64_MAX);
+    ck_assert_uint_eq(d.paxos_dropped, 7);
     smr_buf_free(&f);
 }
 END_TEST
@@ -478,9 +482,13 @@ START_TEST(test_wrong_types)
     EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 0, 0xcf, 0, 0, 0, 1,
            0, 0, 0, 0, 0xc4, 0);
     /* STATUS is_leader must be a bool, not an int. */
-    EXPECT(WIRE_STATUS, SMR_OK, 0x9c, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0, 0, 0);
-    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9c, 1, 4, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-           0);
+    EXPECT(WIRE_STATUS, SMR_OK, 0x9f, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0,
+           0, 0);
+    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9f, 1, 4, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+           0, 0, 0, 0);
+    /* STATUS without the three drop counters (12 fields) is refused. */
+    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9c, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0,
+           0, 0);
     /* CHECKPOINT digest must be exactly 32 bytes. */
     uint8_t ck[40] = {0x94, 1, 8, 0, 0xc4, 31};
     expect_rc(WIRE_CHECKPOINT, ck, 6 + 31, SMR_EMALFORMED);
