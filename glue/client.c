@@ -10,6 +10,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "exe.h"
 #include "zmq_util.h"
 
@@ -42,13 +43,6 @@ struct glue_client {
     bool call_done;
     int call_rc;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
                              uint32_t sessions, struct glue_client **out)
@@ -139,7 +133,7 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
     s->req_id++;
     s->outstanding = true;
     s->target = c->leader_guess;
-    send_now(c, s, mono_ms());
+    send_now(c, s, glue_mono_ms());
     return SMR_OK;
 }
 
@@ -257,11 +251,11 @@ int glue_client_call(struct glue_client *c, const uint8_t *op,
     c->call_result = result;
     c->call_seq = seq;
     c->call_done = false;
-    uint64_t deadline = mono_ms() + timeout_ms;
+    uint64_t deadline = glue_mono_ms() + timeout_ms;
     zmq_pollitem_t items[SMR_NODES_MAX];
     int n = glue_client_pollitems(c, items, SMR_NODES_MAX);
     for (;;) {
-        uint64_t now = mono_ms();
+        uint64_t now = glue_mono_ms();
         glue_client_poll(c, now, call_done, c);
         if (c->call_done)
             return c->call_rc;
@@ -290,11 +284,11 @@ int glue_client_status(struct glue_client *c, smr_node_id id,
     smr_buf_free(&f);
     if (rc != SMR_OK)
         return rc;
-    uint64_t deadline = mono_ms() + timeout_ms;
+    uint64_t deadline = glue_mono_ms() + timeout_ms;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     rc = SMR_ETIMEOUT;
-    while (mono_ms() < deadline) {
+    while (glue_mono_ms() < deadline) {
         zmq_pollitem_t it = {c->socks[id], 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 10) <= 0)
             continue;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "exe.h"
 #include "fsutil.h"
 #include "sto.h"
@@ -39,13 +40,6 @@ struct glue_executor {
     struct smr_buf snap;
     atomic_bool stop;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void send_frame(struct glue_executor *x)
 {
@@ -76,7 +70,7 @@ static void subscribe(struct glue_executor *x)
     struct wire_subscribe s = {x->consumer_id, x->engine->executed_seq + 1,
                                CREDIT};
     x->granted_from = s.from_seq;
-    x->subscribed_ms = x->last_progress_ms = mono_ms();
+    x->subscribed_ms = x->last_progress_ms = glue_mono_ms();
     if (wire_encode_subscribe(&x->frame, &s) == SMR_OK)
         send_frame(x);
 }
@@ -122,7 +116,7 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     int rc = exe_execute(x->engine, &c);
     if (rc != SMR_OK && rc != SMR_EMALFORMED)
         return rc;
-    x->last_progress_ms = mono_ms();
+    x->last_progress_ms = glue_mono_ms();
     rc = checkpoint(x);
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
@@ -164,7 +158,7 @@ int glue_executor_run(struct glue_executor *x)
                         zmq_msg_recv(&msg, x->sock, ZMQ_DONTWAIT) >= 0;
              i++)
             rc = on_frame(x, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        if (mono_ms() - x->last_progress_ms > STALL_MS)
+        if (glue_mono_ms() - x->last_progress_ms > STALL_MS)
             subscribe(x); /* idle or stuck: same cursor resumes the stream */
     }
     zmq_msg_close(&msg);

@@ -24,22 +24,6 @@
 
 #include "node_internal.h"
 
-/* ------------------------------------------------------------ clocks */
-
-uint64_t glue_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t glue_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void node_log(struct glue_node *n, const char *fmt, ...)
 {
     if (n->opt.quiet)
@@ -246,6 +230,19 @@ static int checkpoint_if_due(struct glue_node *n)
                          n->snap.len, NULL);
 }
 
+int glue_node_execute(struct glue_node *n, const struct smr_committed *c)
+{
+    int rc = exe_execute(n->engine, c);
+    if (rc == SMR_EMALFORMED)
+        rc = SMR_OK; /* applied as a no-op, alike on every replica */
+    if (rc == SMR_OK && n->io->executed) {
+        uint8_t digest[SMR_DIGEST_BYTES];
+        exe_digest(n->engine, digest);
+        n->io->executed(n->io_arg, c, digest);
+    }
+    return rc;
+}
+
 static int out_commit(struct glue_node *n, const struct smr_committed *c)
 {
     if (!n->engine)
@@ -258,15 +255,8 @@ static int out_commit(struct glue_node *n, const struct smr_committed *c)
                  (unsigned long long)n->engine->executed_seq);
         return SMR_ECORRUPT;
     }
-    int rc = exe_execute(n->engine, c);
-    if (rc != SMR_OK && rc != SMR_EMALFORMED)
-        return rc;
-    if (n->io->executed) {
-        uint8_t digest[SMR_DIGEST_BYTES];
-        exe_digest(n->engine, digest);
-        n->io->executed(n->io_arg, c, digest);
-    }
-    return checkpoint_if_due(n);
+    int rc = glue_node_execute(n, c);
+    return rc == SMR_OK ? checkpoint_if_due(n) : rc;
 }
 
 static void out_reject(struct glue_node *n, const struct ord_output *o)

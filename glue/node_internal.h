@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "clock.h"
 #include "exe.h"
 #include "node.h"
 #include "paxos.h"
@@ -96,8 +97,6 @@ struct glue_node {
     struct glue_node_info info;
 };
 
-uint64_t glue_now_ms(void);
-uint64_t glue_mono_ms(void);
 void node_log(struct glue_node *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int glue_node_step(struct glue_node *n, const struct ord_event *ev);
@@ -116,6 +115,9 @@ int glue_node_end_burst(struct glue_node *n, bool any);
 long glue_node_next_timeout_ms(struct glue_node *n, long cap_ms);
 /* The ZeroMQ io ops (node_loop.c). */
 extern const struct glue_io_ops glue_zmq_io;
+/* Applies one committed entry through the embedded executor (a malformed
+ * batch is a no-op, alike everywhere) and tells the executed observer. */
+int glue_node_execute(struct glue_node *n, const struct smr_committed *c);
 int glue_node_apply(struct glue_node *n, const struct ord_output *o,
                     size_t count);
 void glue_node_release_held(struct glue_node *n);

@@ -103,14 +103,7 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
         if (rc == SMR_OK) {
             struct smr_committed c = {s, e.epoch, e.leader_time_ms, e.batch,
                                       e.batch_len};
-            rc = exe_execute(n->engine, &c);
-            if (rc == SMR_EMALFORMED)
-                rc = SMR_OK;
-            if (rc == SMR_OK && n->io->executed) {
-                uint8_t digest[SMR_DIGEST_BYTES];
-                exe_digest(n->engine, digest);
-                n->io->executed(n->io_arg, &c, digest);
-            }
+            rc = glue_node_execute(n, &c);
         }
         if (rc != SMR_OK)
             SET_ERR("recovery: replaying committed entry %llu: %s",

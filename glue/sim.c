@@ -114,12 +114,7 @@ struct sim {
 
 static uint64_t rnd(struct sim *s)
 {
-    uint64_t x = s->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s->rng = x;
-    return x * 0x2545F4914F6CDD1DULL;
+    return smr_rng_next(&s->rng);
 }
 
 static bool chance(struct sim *s, unsigned permille)

@@ -70,12 +70,7 @@ static void arena_free(struct paxos_arena *a)
 
 static uint64_t rng_next(struct ord_paxos *p)
 {
-    uint64_t x = p->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    p->rng = x;
-    return x * 0x2545F4914F6CDD1DULL;
+    return smr_rng_next(&p->rng);
 }
 
 static smr_node_id ballot_node(uint64_t ballot)

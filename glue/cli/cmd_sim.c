@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "sim.h"
 
 static const struct {
@@ -88,9 +89,7 @@ static int find_mutant(const char *name)
 
 static double secs_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)glue_mono_us() / 1e6;
 }
 
 int cmd_sim(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "clock.h"
 #include "exe.h"
 
 #define LAT_MAX (32u << 20) /* latencies kept per interval */
@@ -56,17 +57,12 @@ struct load {
 
 uint64_t load_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    return glue_mono_us();
 }
 
 static uint64_t rnd(struct load *l)
 {
-    l->rng ^= l->rng << 13;
-    l->rng ^= l->rng >> 7;
-    l->rng ^= l->rng << 17;
-    return l->rng;
+    return smr_rng_next(&l->rng);
 }
 
 static struct glue_client *conn_of(struct load *l, uint32_t session)

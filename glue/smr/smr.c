@@ -196,6 +196,16 @@ int smr_batch_validate(const uint8_t *bytes, size_t len)
     return rc == SMR_ENOTFOUND ? SMR_OK : rc;
 }
 
+uint64_t smr_rng_next(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
 void smr_hash(uint8_t out[SMR_DIGEST_BYTES], const void *data, size_t len)
 {
     crypto_generichash(out, SMR_DIGEST_BYTES, data, len, NULL, 0);

@@ -152,6 +152,10 @@ enum smr_mutant {
 };
 extern int smr_mutant;
 
+/* xorshift64*: the one seeded generator of cores, simulator and tools.
+ * `state` must not be 0. */
+uint64_t smr_rng_next(uint64_t *state);
+
 /* BLAKE2b-256 of a byte string (used for digests and checksums). */
 void smr_hash(uint8_t out[SMR_DIGEST_BYTES], const void *data, size_t len);
 /* CRC-free 32-bit checksum for torn-write detection: first 4 bytes of the

@@ -59,11 +59,12 @@ leader() {
         awk '$3 == "leader" { print $2; exit }'
 }
 
-# wait_leader SECONDS: waits until some replica leads; prints its id.
+# wait_leader SECONDS [LEADER_FN]: waits until some replica leads (as
+# LEADER_FN, default `leader`, reports it); prints its id.
 wait_leader() {
     deadline=$(( $(date +%s) + $1 ))
     while [ "$(date +%s)" -lt "$deadline" ]; do
-        l=$(leader)
+        l=$(${2:-leader})
         if [ -n "$l" ]; then echo "$l"; return 0; fi
         sleep 0.1
     done
@@ -372,14 +373,7 @@ nem_restore() {
 nem_status() { nem_strata status --config "$CONFIG" --timeout-ms 300 2> /dev/null || true; }
 nem_leader() { nem_status | awk '$3 == "leader" { print $2; exit }'; }
 nem_wait_leader() { # nem_wait_leader SECONDS: prints the leader's id
-    local deadline l
-    deadline=$(( $(date +%s) + $1 ))
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        l=$(nem_leader)
-        if [ -n "$l" ]; then echo "$l"; return 0; fi
-        sleep 0.1
-    done
-    return 1
+    wait_leader "$1" nem_leader
 }
 
 # nem_wait_converged SECONDS: every replica reachable with the same
