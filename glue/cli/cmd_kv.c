@@ -86,13 +86,14 @@ static int finish(const char *cmd, int rc)
 }
 
 /* Runs `fn` with a connected client. */
-static int with_client(struct kv_args *a, struct glue_client **c)
+/* Loads the config into `cfg` and connects a client to it. */
+static int with_client(struct kv_args *a, struct glue_config *cfg,
+                       struct glue_client **c)
 {
-    struct glue_config cfg;
-    int ex = cli_load_config(a->config, &cfg);
+    int ex = cli_load_config(a->config, cfg);
     if (ex)
         return ex;
-    if (glue_client_new(&cfg, NULL, c) != SMR_OK) {
+    if (glue_client_new(cfg, NULL, c) != SMR_OK) {
         fprintf(stderr, "strata: cannot create a client\n");
         return EXIT_FAILED;
     }
@@ -106,9 +107,10 @@ int cmd_put(int argc, char **argv)
         return 0;
     }
     struct kv_args a;
+    struct glue_config cfg;
     struct glue_client *c;
     int ex = parse(argc, argv, 2, &a);
-    if (ex || (ex = with_client(&a, &c)))
+    if (ex || (ex = with_client(&a, &cfg, &c)))
         return ex;
     int rc = glue_kv_put(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
                          a.timeout_ms);
@@ -125,9 +127,10 @@ int cmd_get(int argc, char **argv)
         return 0;
     }
     struct kv_args a;
+    struct glue_config cfg;
     struct glue_client *c;
     int ex = parse(argc, argv, 1, &a);
-    if (ex || (ex = with_client(&a, &c)))
+    if (ex || (ex = with_client(&a, &cfg, &c)))
         return ex;
     struct smr_buf v;
     smr_buf_init(&v);
@@ -148,9 +151,10 @@ int cmd_del(int argc, char **argv)
         return 0;
     }
     struct kv_args a;
+    struct glue_config cfg;
     struct glue_client *c;
     int ex = parse(argc, argv, 1, &a);
-    if (ex || (ex = with_client(&a, &c)))
+    if (ex || (ex = with_client(&a, &cfg, &c)))
         return ex;
     int rc = glue_kv_del(c, a.pos[0], a.timeout_ms);
     glue_client_destroy(&c);
@@ -168,9 +172,10 @@ int cmd_cas(int argc, char **argv)
         return 0;
     }
     struct kv_args a;
+    struct glue_config cfg;
     struct glue_client *c;
     int ex = parse(argc, argv, 3, &a);
-    if (ex || (ex = with_client(&a, &c)))
+    if (ex || (ex = with_client(&a, &cfg, &c)))
         return ex;
     int rc = glue_kv_cas(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
                          a.pos[2], (uint32_t)strlen(a.pos[2]), a.timeout_ms);
@@ -207,16 +212,15 @@ int cmd_status(int argc, char **argv)
             break;
         }
     struct kv_args a;
+    struct glue_config cfg;
     struct glue_client *c;
     int ex = parse(argc, argv, 0, &a);
     if (ex)
         return ex;
     if (!a.timeout_given)
         a.timeout_ms = STATUS_TIMEOUT_MS_DEFAULT;
-    if ((ex = with_client(&a, &c)))
+    if ((ex = with_client(&a, &cfg, &c)))
         return ex;
-    struct glue_config cfg;
-    glue_config_load(a.config, &cfg, NULL, 0);
     bool leader = false;
     for (smr_node_id i = 0; i < cfg.n_replicas; i++) {
         struct wire_status st;
