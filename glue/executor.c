@@ -1,9 +1,11 @@
 /*
- * executor.c: the separate executor process (executor.h).
+ * executor.c: the separate executor (executor.h): the I/O-free driver,
+ * then its ZeroMQ loop.
  */
 #include "executor.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,11 @@
 
 struct glue_executor {
     struct glue_config cfg;
+    struct glue_executor_options opt;
+    const struct glue_executor_io *io;
+    void *io_arg;
     smr_node_id replica;
+    bool own_sto;
     void *zctx;
     void *sock;
     struct sto *sto;
@@ -43,7 +49,26 @@ struct glue_executor {
 
 static void send_frame(struct glue_executor *x)
 {
-    zmq_send(x->sock, x->frame.data, x->frame.len, ZMQ_DONTWAIT);
+    x->io->send(x->io_arg, x->frame.data, x->frame.len);
+}
+
+static uint64_t mono_ms(const struct glue_executor *x)
+{
+    return x->io->mono_ms(x->io_arg);
+}
+
+static void exec_log(const struct glue_executor *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void exec_log(const struct glue_executor *x, const char *fmt, ...)
+{
+    if (x->opt.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "executor %u: ", x->replica);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static void on_reply(void *arg, smr_client_id client, smr_req_id req,
@@ -70,7 +95,7 @@ static void subscribe(struct glue_executor *x)
     struct wire_subscribe s = {x->consumer_id, x->engine->executed_seq + 1,
                                CREDIT};
     x->granted_from = s.from_seq;
-    x->subscribed_ms = x->last_progress_ms = glue_mono_ms();
+    x->subscribed_ms = x->last_progress_ms = mono_ms(x);
     if (wire_encode_subscribe(&x->frame, &s) == SMR_OK)
         send_frame(x);
 }
@@ -85,9 +110,9 @@ static int checkpoint(struct glue_executor *x)
     int rc = exe_snapshot(x->engine, &x->snap);
     if (rc != SMR_OK) {
         /* Not fatal: a restart replays the log from the last snapshot. */
-        fprintf(stderr, "executor %u: no snapshot at seq %llu (%s); a "
-                        "restart replays from the previous one\n",
-                x->replica, (unsigned long long)seq, smr_strerror(rc));
+        exec_log(x, "no snapshot at seq %llu (%s); a restart replays from "
+                    "the previous one",
+                 (unsigned long long)seq, smr_strerror(rc));
         return SMR_OK;
     }
     rc = sto_state_put(x->sto, SNAPSHOT_KEY, x->snap.data, x->snap.len, NULL);
@@ -116,7 +141,12 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     int rc = exe_execute(x->engine, &c);
     if (rc != SMR_OK && rc != SMR_EMALFORMED)
         return rc;
-    x->last_progress_ms = glue_mono_ms();
+    if (x->io->executed) {
+        uint8_t digest[SMR_DIGEST_BYTES];
+        exe_digest(x->engine, digest);
+        x->io->executed(x->io_arg, &c, digest);
+    }
+    x->last_progress_ms = mono_ms(x);
     rc = checkpoint(x);
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
@@ -129,7 +159,8 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     return rc;
 }
 
-static int on_frame(struct glue_executor *x, const uint8_t *f, size_t len)
+int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
+                           size_t len)
 {
     int type;
     if (wire_peek_type(f, len, &type) != SMR_OK)
@@ -137,29 +168,70 @@ static int on_frame(struct glue_executor *x, const uint8_t *f, size_t len)
     if (type == WIRE_COMMITTED)
         return on_committed(x, f, len);
     if (type == WIRE_SNAPSHOT_REQUIRED) {
-        fprintf(stderr, "executor %u: the replica has truncated past our "
-                        "cursor %llu and state transfer is not built yet\n",
-                x->replica, (unsigned long long)x->engine->executed_seq);
+        exec_log(x, "the replica has truncated past our cursor %llu and "
+                    "state transfer is not built yet",
+                 (unsigned long long)x->engine->executed_seq);
         return SMR_ECOMPACTED;
     }
     return SMR_OK;
 }
 
-int glue_executor_run(struct glue_executor *x)
+void glue_executor_start(struct glue_executor *x)
 {
     subscribe(x);
+}
+
+/* Idle or stuck (a lost frame, a restarted replica): the same cursor
+ * resumes the stream. */
+void glue_executor_tick(struct glue_executor *x)
+{
+    if (mono_ms(x) - x->last_progress_ms > STALL_MS)
+        subscribe(x);
+}
+
+long glue_executor_next_timeout_ms(const struct glue_executor *x, long cap_ms)
+{
+    uint64_t due = x->last_progress_ms + STALL_MS + 1, now = mono_ms(x);
+    long left = due > now ? (long)(due - now) : 0;
+    return left < cap_ms ? left : cap_ms;
+}
+
+/* ------------------------------------------------------- ZeroMQ */
+
+static void zmq_exec_send(void *arg, const uint8_t *frame, size_t len)
+{
+    struct glue_executor *x = arg;
+    zmq_send(x->sock, frame, len, ZMQ_DONTWAIT);
+}
+
+static uint64_t zmq_exec_mono_ms(void *arg)
+{
+    (void)arg;
+    return glue_mono_ms();
+}
+
+static const struct glue_executor_io zmq_exec_io = {
+    .send = zmq_exec_send,
+    .mono_ms = zmq_exec_mono_ms,
+};
+
+int glue_executor_run(struct glue_executor *x)
+{
+    if (!x->sock)
+        return SMR_EINVAL; /* detached: the caller drives it */
+    glue_executor_start(x);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     int rc = SMR_OK;
     while (rc == SMR_OK && !atomic_load(&x->stop)) {
         zmq_pollitem_t it = {x->sock, 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, 50);
+        zmq_poll(&it, 1, glue_executor_next_timeout_ms(x, 50));
         for (int i = 0; rc == SMR_OK && i < 4096 &&
                         zmq_msg_recv(&msg, x->sock, ZMQ_DONTWAIT) >= 0;
              i++)
-            rc = on_frame(x, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        if (glue_mono_ms() - x->last_progress_ms > STALL_MS)
-            subscribe(x); /* idle or stuck: same cursor resumes the stream */
+            rc = glue_executor_on_frame(x, zmq_msg_data(&msg),
+                                        zmq_msg_size(&msg));
+        glue_executor_tick(x);
     }
     zmq_msg_close(&msg);
     return rc;
@@ -177,6 +249,11 @@ smr_seq glue_executor_executed(const struct glue_executor *x)
 
 static int open_store(struct glue_executor *x, char *err, size_t err_len)
 {
+    if (x->opt.store) {
+        x->sto = x->opt.store;
+        return SMR_OK;
+    }
+    x->own_sto = true;
     if (x->cfg.storage_engine == GLUE_STORAGE_MEMORY)
         return sto_mem_open(&x->sto);
     char path[GLUE_PATH_BYTES_MAX + 32];
@@ -203,12 +280,13 @@ static int restore(struct glue_executor *x, char *err, size_t err_len)
 }
 
 int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
-                      bool allow_unsafe_storage, struct glue_executor **out,
-                      char *err, size_t err_len)
+                      const struct glue_executor_options *opt,
+                      struct glue_executor **out, char *err, size_t err_len)
 {
     int rc = glue_config_check(cfg, err, err_len);
     if (rc == SMR_OK)
-        rc = glue_contract_check(cfg, allow_unsafe_storage, err, err_len);
+        rc = glue_contract_check(cfg, opt && opt->allow_unsafe_storage, err,
+                                 err_len);
     if (rc != SMR_OK)
         return rc;
     const struct glue_replica_config *r = glue_config_replica(cfg, replica);
@@ -223,9 +301,14 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     if (!x)
         return SMR_ENOMEM;
     x->cfg = *cfg;
+    if (opt)
+        x->opt = *opt;
+    x->io = x->opt.io ? x->opt.io : &zmq_exec_io;
+    x->io_arg = x->opt.io ? x->opt.io_arg : x;
     x->replica = replica;
-    x->consumer_id = ((uint64_t)replica << 32) | (uint64_t)getpid();
-    x->zctx = zmq_ctx_new();
+    /* Detached runs must replay bit for bit: no pid in their frames. */
+    x->consumer_id = ((uint64_t)replica << 32) |
+                     (x->opt.io ? 0 : (uint64_t)getpid());
     rc = open_store(x, err, err_len);
     if (rc == SMR_OK)
         rc = exe_kv_app_new(&x->app);
@@ -234,8 +317,9 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
                                 &x->engine);
     if (rc == SMR_OK)
         rc = restore(x, err, err_len);
-    if (rc == SMR_OK) {
-        x->sock = zmq_socket(x->zctx, ZMQ_DEALER);
+    if (rc == SMR_OK && !x->opt.io) {
+        x->zctx = zmq_ctx_new();
+        x->sock = x->zctx ? zmq_socket(x->zctx, ZMQ_DEALER) : NULL;
         if (!x->sock || glue_zsock_harden(x->sock) != SMR_OK ||
             zmq_connect(x->sock, r->stream) != 0) {
             snprintf(err, err_len, "replicas[%u].stream: cannot connect %s",
@@ -262,7 +346,8 @@ void glue_executor_destroy(struct glue_executor **px)
         zmq_ctx_term(x->zctx);
     exe_engine_destroy(&x->engine);
     exe_app_destroy(&x->app);
-    sto_close(&x->sto);
+    if (x->own_sto)
+        sto_close(&x->sto);
     smr_buf_free(&x->frame);
     smr_buf_free(&x->snap);
     free(x);

@@ -1,6 +1,6 @@
 /*
- * executor.h: a separate executor process following one replica's
- * Committed stream (stream.c describes the protocol).
+ * executor.h: a separate executor following one replica's Committed stream
+ * (stream.c describes the protocol).
  *
  * It restores its last snapshot (kept in its own store, <storage.path>/
  * executor-<replica>), subscribes from its cursor with a bounded credit,
@@ -8,29 +8,71 @@
  * uses, and sends every reply back to the replica, which routes it to the
  * client. Every checkpoint_interval entries it snapshots durably and sends
  * CHECKPOINT{seq, digest}.
+ *
+ * The executor itself does no I/O: frames come in through
+ * glue_executor_on_frame() and leave through glue_executor_io, so the same
+ * code runs as a process over ZeroMQ (glue_executor_run) and inside the
+ * deterministic simulator.
  */
 #ifndef STRATA_GLUE_EXECUTOR_H
 #define STRATA_GLUE_EXECUTOR_H
 
 #include "config.h"
+#include "smr.h"
 
 struct glue_executor;
 
+/* The executor's only ways out. `send` goes to the replica and may drop
+ * (the executor resubscribes from its cursor). */
+struct glue_executor_io {
+    void (*send)(void *arg, const uint8_t *frame, size_t len);
+    uint64_t (*mono_ms)(void *arg);
+    /* Optional observer, after each applied entry, with the state digest
+     * at that point (the simulator checks agreement with it). */
+    void (*executed)(void *arg, const struct smr_committed *entry,
+                     const uint8_t digest[SMR_DIGEST_BYTES]);
+};
+
+struct glue_executor_options {
+    bool allow_unsafe_storage; /* accept sync: false / memory storage */
+    bool quiet;                /* no log lines on stderr */
+    /* Use this store instead of <storage.path>/executor-<replica>
+     * (borrowed: lets a caller restart an executor over the same disk). */
+    struct sto *store;
+    /* Detached mode: no socket; the caller delivers frames and drives
+     * glue_executor_start/on_frame/tick. NULL: ZeroMQ. */
+    const struct glue_executor_io *io;
+    void *io_arg;
+};
+
 /* Creates the executor for `replica`, whose config entry must name a
  * stream endpoint (SMR_ECONFIG otherwise). Runs the same checks as
- * glue_node_new first:
- * glue_config_check (SMR_ECONFIG) and glue_contract_check (SMR_ECONTRACT;
- * `allow_unsafe_storage` accepts sync: false or memory storage). Creates
- * <storage.path>/executor-<replica> and its parents (SMR_EIO when it
- * cannot); each refusal above writes a sentence into `err`. `cfg` is
- * copied; on success *out is the caller's: glue_executor_destroy(). */
+ * glue_node_new first: glue_config_check (SMR_ECONFIG) and
+ * glue_contract_check (SMR_ECONTRACT; `allow_unsafe_storage` accepts sync:
+ * false or memory storage). Creates <storage.path>/executor-<replica> and
+ * its parents (SMR_EIO when it cannot); each refusal above writes a
+ * sentence into `err`. `cfg` and `opt` (NULL: defaults) are copied; on
+ * success *out is the caller's: glue_executor_destroy(). */
 int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
-                      bool allow_unsafe_storage, struct glue_executor **out,
-                      char *err, size_t err_len);
-/* Runs until glue_executor_stop(); SMR_OK after a requested stop. */
+                      const struct glue_executor_options *opt,
+                      struct glue_executor **out, char *err, size_t err_len);
+/* Runs over ZeroMQ until glue_executor_stop(); SMR_OK after a requested
+ * stop, else the fatal error (storage; the replica truncated past the
+ * cursor: SMR_ECOMPACTED). */
 int glue_executor_run(struct glue_executor *x);
 void glue_executor_stop(struct glue_executor *x);
 void glue_executor_destroy(struct glue_executor **x);
 smr_seq glue_executor_executed(const struct glue_executor *x);
+
+/* The driver, free of I/O (detached mode; glue_executor_run uses it too).
+ * start: the first SUBSCRIBE. on_frame: one frame from the replica (bad
+ * frames are dropped). tick: call when next_timeout_ms has passed; a
+ * cursor that has not moved for a while resubscribes. Each returns SMR_OK
+ * or a fatal error: the executor must stop. */
+void glue_executor_start(struct glue_executor *x);
+int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
+                           size_t len);
+void glue_executor_tick(struct glue_executor *x);
+long glue_executor_next_timeout_ms(const struct glue_executor *x, long cap_ms);
 
 #endif

@@ -28,6 +28,11 @@ struct glue_io_ops {
                       size_t len);
     void (*client_send)(void *arg, const uint8_t *route, size_t route_len,
                         const uint8_t *frame, size_t len);
+    /* To the separate executor routed `route` (the Committed stream);
+     * false when its queue is full: the stream pauses there until the next
+     * pump, so nothing is skipped. */
+    bool (*stream_send)(void *arg, const uint8_t *route, size_t route_len,
+                        const uint8_t *frame, size_t len);
     uint64_t (*now_ms)(void *arg);
     uint64_t (*mono_ms)(void *arg);
     /* Optional observer: called after the embedded executor applied each

@@ -63,7 +63,8 @@ struct glue_node {
     void *peer_in;
     void *peer_out[SMR_NODES_MAX];
     void *client_sock;
-    void *stream_sock; /* NULL: the executor is embedded */
+    bool stream_on;    /* executors are separate: serve the stream */
+    void *stream_sock; /* its ROUTER socket (NULL when detached) */
     struct glue_consumer consumers[GLUE_CONSUMERS_MAX];
     struct smr_buf stream_rec;
     smr_seq stream_checkpoint;
@@ -135,11 +136,14 @@ void glue_node_reply_client(struct glue_node *n, const struct wire_reply *r);
 /* The executed seq: the embedded executor's, else the furthest consumer's. */
 smr_seq glue_node_executed(const struct glue_node *n);
 
-int glue_stream_open(struct glue_node *n, char *err, size_t err_len);
-int glue_stream_drain(struct glue_node *n, bool *any);
+/* The Committed stream to separate executors (stream.c), free of I/O: one
+ * frame from the consumer routed `id` (SUBSCRIBE, REPLY, CHECKPOINT;
+ * anything else is dropped and counted), and a pump that sends what the
+ * consumers' credit allows through io->stream_send. */
+void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
+                          size_t id_len, const uint8_t *f, size_t len);
 void glue_stream_pump(struct glue_node *n);
 smr_seq glue_stream_executed(const struct glue_node *n);
-void glue_stream_close(struct glue_node *n);
 
 void glue_node_route_put(struct glue_node *n, smr_client_id client,
                          const uint8_t *id, size_t id_len);

@@ -32,6 +32,15 @@ static void zmq_client_send(void *arg, const uint8_t *route, size_t route_len,
         n->client_drops++; /* the client retries */
 }
 
+static bool zmq_stream_send(void *arg, const uint8_t *route, size_t route_len,
+                            const uint8_t *frame, size_t len)
+{
+    struct glue_node *n = arg;
+    return zmq_send(n->stream_sock, route, route_len,
+                    ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+           zmq_send(n->stream_sock, frame, len, ZMQ_DONTWAIT) >= 0;
+}
+
 static uint64_t zmq_now_ms(void *arg)
 {
     (void)arg;
@@ -47,6 +56,7 @@ static uint64_t zmq_mono_ms(void *arg)
 const struct glue_io_ops glue_zmq_io = {
     .peer_send = zmq_peer_send,
     .client_send = zmq_client_send,
+    .stream_send = zmq_stream_send,
     .now_ms = zmq_now_ms,
     .mono_ms = zmq_mono_ms,
 };
@@ -98,6 +108,33 @@ static int drain_clients(struct glue_node *n, bool *any)
     return rc;
 }
 
+/* Frames from separate executors: [routing id, body]. */
+static void drain_stream(struct glue_node *n, bool *any)
+{
+    if (!n->stream_sock)
+        return;
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    for (int i = 0; i < GLUE_BURST_MAX; i++) {
+        if (zmq_msg_recv(&id, n->stream_sock, ZMQ_DONTWAIT) < 0)
+            break;
+        *any = true;
+        if (!zmq_msg_more(&id) ||
+            zmq_msg_recv(&body, n->stream_sock, 0) < 0 ||
+            zmq_msg_more(&body)) {
+            while (zmq_msg_more(&body))
+                zmq_msg_recv(&body, n->stream_sock, 0);
+            wire_stats_count(&n->stats, SMR_EMALFORMED);
+            continue;
+        }
+        glue_stream_on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id),
+                             zmq_msg_data(&body), zmq_msg_size(&body));
+    }
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+}
+
 static void publish_info(struct glue_node *n)
 {
     pthread_mutex_lock(&n->info_lock);
@@ -128,7 +165,7 @@ static int iterate(struct glue_node *n)
     if (rc == SMR_OK)
         rc = drain_clients(n, &any);
     if (rc == SMR_OK)
-        rc = glue_stream_drain(n, &any);
+        drain_stream(n, &any);
     if (rc == SMR_OK)
         rc = glue_node_end_burst(n, any);
     glue_stream_pump(n);

@@ -170,6 +170,19 @@ static int open_sockets(struct glue_node *n, char *err, size_t err_len)
     return SMR_OK;
 }
 
+/* The Committed stream's ROUTER socket, for separate executors. */
+static int open_stream_socket(struct glue_node *n, char *err, size_t err_len)
+{
+    const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
+    n->stream_sock = new_socket(n, ZMQ_ROUTER);
+    if (!n->stream_sock || zmq_bind(n->stream_sock, me->stream) != 0) {
+        SET_ERR("replicas[%u].stream: cannot bind %s: %s", n->id, me->stream,
+                zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    return SMR_OK;
+}
+
 static int alloc_buffers(struct glue_node *n)
 {
     n->held = calloc(GLUE_HELD_MAX, sizeof *n->held);
@@ -192,6 +205,7 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     n->paxos_cfg.rng_seed ^= n->io->now_ms(n->io_arg) * 0x9E3779B97F4A7C15ULL;
     rc = ord_paxos_new(&n->paxos_cfg, &n->core);
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
+    n->stream_on = !embedded;
     if (rc == SMR_OK && embedded)
         rc = exe_kv_app_new(&n->app);
     if (rc == SMR_OK && embedded)
@@ -208,8 +222,8 @@ static int build(struct glue_node *n, char *err, size_t err_len)
         return rc; /* detached: the caller carries the frames */
     if (rc == SMR_OK)
         rc = open_sockets(n, err, err_len);
-    if (rc == SMR_OK)
-        rc = glue_stream_open(n, err, err_len);
+    if (rc == SMR_OK && n->stream_on)
+        rc = open_stream_socket(n, err, err_len);
     return rc;
 }
 
@@ -261,7 +275,9 @@ void glue_node_destroy(struct glue_node **pn)
         zmq_close(n->peer_in);
     if (n->client_sock)
         zmq_close(n->client_sock);
-    glue_stream_close(n);
+    if (n->stream_sock)
+        zmq_close(n->stream_sock);
+    smr_buf_free(&n->stream_rec);
     for (smr_node_id i = 0; i < SMR_NODES_MAX; i++)
         if (n->peer_out[i])
             zmq_close(n->peer_out[i]);

@@ -19,32 +19,18 @@
  * Delivery is at-least-once by sequence number: each SUBSCRIBE restarts the
  * stream at the consumer's cursor, and the consumer drops what it has.
  * Entries are read from storage, where every chosen slot's record lives.
+ *
+ * Like the rest of the driver this file does no I/O: frames come in through
+ * glue_stream_on_frame() and leave through io->stream_send, which the event
+ * loop (node_loop.c) backs with a ZeroMQ ROUTER socket and the simulator
+ * with its virtual network, so that redelivery and resume-from-cursor run
+ * under its faults too.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "node_internal.h"
-#include "zmq_util.h"
 
 #define PUMP_MAX 256 /* entries per consumer per loop iteration */
-
-int glue_stream_open(struct glue_node *n, char *err, size_t err_len)
-{
-    const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
-    if (me->stream[0] == '\0')
-        return SMR_OK;
-    n->stream_sock = zmq_socket(n->zctx, ZMQ_ROUTER);
-    if (!n->stream_sock || glue_zsock_harden(n->stream_sock) != SMR_OK ||
-        zmq_bind(n->stream_sock, me->stream) != 0) {
-        if (err)
-            snprintf(err, err_len, "replicas[%u].stream: cannot bind %s: %s",
-                     n->id, me->stream, zmq_strerror(errno));
-        return SMR_EIO;
-    }
-    return SMR_OK;
-}
 
 static struct glue_consumer *consumer_for(struct glue_node *n,
                                           const uint8_t *id, size_t id_len)
@@ -80,11 +66,11 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
         c->next_seq = s->from_seq;
     c->limit = s->from_seq + s->credit - 1;
     c->executed = s->from_seq - 1;
-    c->last_seen_ms = glue_mono_ms();
+    c->last_seen_ms = n->io->mono_ms(n->io_arg);
 }
 
-static void on_frame(struct glue_node *n, const uint8_t *id, size_t id_len,
-                     const uint8_t *f, size_t len)
+void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
+                          size_t id_len, const uint8_t *f, size_t len)
 {
     int type;
     int rc = wire_peek_type(f, len, &type);
@@ -109,39 +95,11 @@ static void on_frame(struct glue_node *n, const uint8_t *id, size_t id_len,
     wire_stats_count(&n->stats, rc);
 }
 
-int glue_stream_drain(struct glue_node *n, bool *any)
-{
-    if (!n->stream_sock)
-        return SMR_OK;
-    zmq_msg_t id, body;
-    zmq_msg_init(&id);
-    zmq_msg_init(&body);
-    for (int i = 0; i < GLUE_BURST_MAX; i++) {
-        if (zmq_msg_recv(&id, n->stream_sock, ZMQ_DONTWAIT) < 0)
-            break;
-        *any = true;
-        if (!zmq_msg_more(&id) ||
-            zmq_msg_recv(&body, n->stream_sock, 0) < 0 ||
-            zmq_msg_more(&body)) {
-            while (zmq_msg_more(&body))
-                zmq_msg_recv(&body, n->stream_sock, 0);
-            wire_stats_count(&n->stats, SMR_EMALFORMED);
-            continue;
-        }
-        on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id), zmq_msg_data(&body),
-                 zmq_msg_size(&body));
-    }
-    zmq_msg_close(&id);
-    zmq_msg_close(&body);
-    return SMR_OK;
-}
-
 static bool send_to(struct glue_node *n, const struct glue_consumer *c,
                     const struct smr_buf *frame)
 {
-    return zmq_send(n->stream_sock, c->id, c->id_len,
-                    ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-           zmq_send(n->stream_sock, frame->data, frame->len, ZMQ_DONTWAIT) >= 0;
+    return n->io->stream_send(n->io_arg, c->id, c->id_len, frame->data,
+                              frame->len);
 }
 
 /* Sends one entry; false when it cannot be read or the socket is full. */
@@ -174,7 +132,7 @@ static bool send_entry(struct glue_node *n, struct glue_consumer *c)
 
 void glue_stream_pump(struct glue_node *n)
 {
-    if (!n->stream_sock)
+    if (!n->stream_on)
         return;
     smr_seq committed = ord_paxos_commit_upto(n->core);
     for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
@@ -194,12 +152,4 @@ smr_seq glue_stream_executed(const struct glue_node *n)
         if (n->consumers[i].id_len && n->consumers[i].executed > best)
             best = n->consumers[i].executed;
     return best;
-}
-
-void glue_stream_close(struct glue_node *n)
-{
-    if (n->stream_sock)
-        zmq_close(n->stream_sock);
-    n->stream_sock = NULL;
-    smr_buf_free(&n->stream_rec);
 }

@@ -75,8 +75,11 @@ int cmd_executor(int argc, char **argv)
         return ex;
     char err[512];
     struct glue_executor *x;
-    if (glue_executor_new(&cfg, (smr_node_id)id, allow_unsafe_storage, &x,
-                          err, sizeof err) != SMR_OK) {
+    struct glue_executor_options opt = {
+        .allow_unsafe_storage = allow_unsafe_storage,
+    };
+    if (glue_executor_new(&cfg, (smr_node_id)id, &opt, &x, err, sizeof err) !=
+        SMR_OK) {
         fprintf(stderr, "strata executor: %s\n", err);
         return CLI_EXIT_REFUSED;
     }

@@ -229,30 +229,32 @@ START_TEST(test_executor_new_checks)
     snprintf(c.storage_path, sizeof c.storage_path, "%s/a/b", tmp);
     c.storage_sync = true;
     struct glue_executor *x = NULL;
+    const struct glue_executor_options safe = {0};
+    const struct glue_executor_options unsafe = {.allow_unsafe_storage = true};
     /* No stream endpoint: the executor is embedded in the replica. */
-    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+    ck_assert_int_eq(glue_executor_new(&c, 0, &safe, &x, err, sizeof err),
                      SMR_ECONFIG);
     ck_assert_ptr_null(x);
     snprintf(c.replicas[0].stream, GLUE_ENDPOINT_BYTES_MAX, "ipc://%s/s",
              tmp);
     /* glue_config_check: a window of 0 is refused. */
     c.window = 0;
-    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+    ck_assert_int_eq(glue_executor_new(&c, 0, &safe, &x, err, sizeof err),
                      SMR_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err, "window"));
     c.window = 64;
     /* glue_contract_check: sync off needs --allow-unsafe-storage. */
     c.storage_sync = false;
-    ck_assert_int_eq(glue_executor_new(&c, 0, false, &x, err, sizeof err),
+    ck_assert_int_eq(glue_executor_new(&c, 0, &safe, &x, err, sizeof err),
                      SMR_ECONTRACT);
     ck_assert_ptr_nonnull(strstr(err, "storage.sync"));
     ck_assert_ptr_null(x);
-    ck_assert_int_eq(glue_executor_new(&c, 0, true, &x, err, sizeof err),
+    ck_assert_int_eq(glue_executor_new(&c, 0, &unsafe, &x, err, sizeof err),
                      SMR_OK);
     glue_executor_destroy(&x);
     /* Durable storage: <path>/executor-0 made like mkdir -p. */
     c.storage_sync = true;
-    ck_assert_msg(glue_executor_new(&c, 0, false, &x, err, sizeof err) ==
+    ck_assert_msg(glue_executor_new(&c, 0, &safe, &x, err, sizeof err) ==
                       SMR_OK,
                   "%s", err);
     glue_executor_destroy(&x);
