@@ -23,6 +23,9 @@
 
 #define CREDIT 1024          /* entries granted per SUBSCRIBE */
 #define STALL_MS 300         /* no progress this long: resubscribe */
+#define GAP_MS 20            /* after a gap, ask again at most this often */
+#define AHEAD_MAX 128        /* entries kept past a gap, ... */
+#define AHEAD_BYTES_MAX (8u << 20) /* ... holding at most this many bytes */
 #define REPORT_MS 100        /* progress reported at least this often */
 #define SNAPSHOT_KEY "exe/snapshot"
 
@@ -40,6 +43,11 @@ struct glue_executor {
     struct exe_engine *engine;
     uint64_t consumer_id;
     smr_seq granted_from; /* from_seq of the last SUBSCRIBE */
+    /* Entries that arrived past a gap, by seq % AHEAD_MAX (seq 0: empty),
+     * so that one resent entry fills the gap instead of a whole window. */
+    smr_seq ahead_seq[AHEAD_MAX];
+    struct smr_buf ahead[AHEAD_MAX];
+    size_t ahead_bytes;
     uint64_t subscribed_ms;
     uint64_t last_progress_ms;
     struct smr_buf frame;
@@ -127,6 +135,39 @@ static int checkpoint(struct glue_executor *x)
     return SMR_OK;
 }
 
+/* Keeps an entry that arrived past a gap, within the bounds. */
+static void keep_ahead(struct glue_executor *x, smr_seq seq, const uint8_t *f,
+                       size_t len)
+{
+    uint32_t slot = (uint32_t)(seq % AHEAD_MAX);
+    if (seq - x->engine->executed_seq > AHEAD_MAX ||
+        x->ahead_seq[slot] == seq ||
+        x->ahead_bytes - x->ahead[slot].len + len > AHEAD_BYTES_MAX)
+        return;
+    x->ahead_bytes -= x->ahead[slot].len;
+    x->ahead_seq[slot] = 0;
+    smr_buf_reset(&x->ahead[slot]);
+    if (smr_buf_append(&x->ahead[slot], f, len) != SMR_OK)
+        return; /* a cache: the replica resends what we lack */
+    x->ahead_bytes += len;
+    x->ahead_seq[slot] = seq;
+}
+
+/* Applies entry `c` (the next in order) and reports it. */
+static int apply(struct glue_executor *x, const struct smr_committed *c)
+{
+    int rc = exe_execute(x->engine, c);
+    if (rc != SMR_OK && rc != SMR_EMALFORMED)
+        return rc;
+    if (x->io->executed) {
+        uint8_t digest[SMR_DIGEST_BYTES];
+        exe_digest(x->engine, digest);
+        x->io->executed(x->io_arg, c, digest);
+    }
+    x->last_progress_ms = mono_ms(x);
+    return checkpoint(x);
+}
+
 static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
 {
     struct smr_committed c;
@@ -135,19 +176,29 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     if (c.seq <= x->engine->executed_seq)
         return SMR_OK; /* at-least-once: already have it */
     if (c.seq != x->engine->executed_seq + 1) {
-        subscribe(x); /* a gap: ask again from our cursor */
+        /* A gap: keep this entry and ask again from our cursor, once (the
+         * entries in flight behind the lost one would each ask otherwise,
+         * and every request restarts the stream at the cursor). */
+        keep_ahead(x, c.seq, f, len);
+        if (x->granted_from != x->engine->executed_seq + 1 ||
+            mono_ms(x) - x->subscribed_ms >= GAP_MS)
+            subscribe(x);
         return SMR_OK;
     }
-    int rc = exe_execute(x->engine, &c);
-    if (rc != SMR_OK && rc != SMR_EMALFORMED)
-        return rc;
-    if (x->io->executed) {
-        uint8_t digest[SMR_DIGEST_BYTES];
-        exe_digest(x->engine, digest);
-        x->io->executed(x->io_arg, &c, digest);
+    int rc = apply(x, &c);
+    /* Then whatever was waiting behind it. */
+    for (;;) {
+        smr_seq next = x->engine->executed_seq + 1;
+        uint32_t slot = (uint32_t)(next % AHEAD_MAX);
+        if (rc != SMR_OK || x->ahead_seq[slot] != next)
+            break;
+        x->ahead_seq[slot] = 0;
+        x->ahead_bytes -= x->ahead[slot].len;
+        if (wire_decode_committed(x->ahead[slot].data, x->ahead[slot].len,
+                                  &c) == SMR_OK)
+            rc = apply(x, &c);
+        smr_buf_reset(&x->ahead[slot]);
     }
-    x->last_progress_ms = mono_ms(x);
-    rc = checkpoint(x);
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
     smr_seq next = x->engine->executed_seq + 1;
@@ -350,6 +401,8 @@ void glue_executor_destroy(struct glue_executor **px)
         sto_close(&x->sto);
     smr_buf_free(&x->frame);
     smr_buf_free(&x->snap);
+    for (int i = 0; i < AHEAD_MAX; i++)
+        smr_buf_free(&x->ahead[i]);
     free(x);
     *px = NULL;
 }

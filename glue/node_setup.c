@@ -174,8 +174,14 @@ static int open_sockets(struct glue_node *n, char *err, size_t err_len)
 static int open_stream_socket(struct glue_node *n, char *err, size_t err_len)
 {
     const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
+    /* Mandatory routing: a full queue refuses the send (the stream pauses
+     * there) instead of dropping a frame in the middle of the stream. */
+    int one = 1;
     n->stream_sock = new_socket(n, ZMQ_ROUTER);
-    if (!n->stream_sock || zmq_bind(n->stream_sock, me->stream) != 0) {
+    if (!n->stream_sock ||
+        zmq_setsockopt(n->stream_sock, ZMQ_ROUTER_MANDATORY, &one,
+                       sizeof one) != 0 ||
+        zmq_bind(n->stream_sock, me->stream) != 0) {
         SET_ERR("replicas[%u].stream: cannot bind %s: %s", n->id, me->stream,
                 zmq_strerror(errno));
         return SMR_EIO;

@@ -7,9 +7,12 @@
  * ties break the same way on every run. Each seed draws its own fault
  * rates, from calm to stormy: drops, duplicates, delays (hence reordering),
  * symmetric, asymmetric and one-way partitions that heal, crashes that keep
- * an arbitrary subset of unsynced writes, fsync errors (the replica stops),
- * slow disks, and timer skew between replicas. Concurrent clients retry with
- * the same request id and record a history.
+ * an arbitrary subset of unsynced writes and may tear the newest one (the
+ * reopen drops a torn tail by its checksum), bit rot in synced data (the
+ * replica must refuse its store and stay down), fsync errors (the replica
+ * stops), slow disks, and timer skew between replicas. Executors run inside
+ * the replicas or apart, over the network, with crashes of their own.
+ * Concurrent clients retry with the same request id and record a history.
  *
  * Checked after every step: no two replicas execute different batches at
  * one sequence number, and equal sequence numbers give equal state digests.
@@ -24,6 +27,7 @@
 #include <string.h>
 
 #include "exe.h"
+#include "executor.h"
 #include "lincheck.h"
 #include "node_internal.h"
 #include "wire.h"
@@ -38,11 +42,17 @@
 #define WALL_BASE_MS 1700000000000ULL
 #define SMR_SEQ_UNKNOWN UINT64_MAX
 
-enum frame_kind { TO_PEER, TO_REPLICA, TO_CLIENT };
+/* TO_STREAM: executor `from` to its replica's stream socket; TO_EXECUTOR:
+ * replica to executor `to`, for the incarnation in `tag` only (a restarted
+ * executor is a new connection: ZeroMQ would not deliver the old one's). */
+enum frame_kind { TO_PEER, TO_REPLICA, TO_CLIENT, TO_STREAM, TO_EXECUTOR };
 
 struct frame {
     uint64_t at, order;
+    uint64_t depart; /* when it left its sender */
     uint8_t kind;
+    uint8_t tag;
+    bool cancelled;  /* its sender crashed before it left */
     uint32_t from, to;
     uint32_t len;
     uint8_t data[];
@@ -58,9 +68,23 @@ struct snode {
     bool up;
     bool touched;       /* frames arrived in this step */
     uint64_t busy_until; /* in a sync until then */
+    bool syncing;        /* its store completes a sync at busy_until */
     uint64_t depart_at;  /* departure time of what it sends now */
     uint64_t restart_at; /* when down */
+    bool corrupt;        /* refused its store: down for good */
     uint32_t rate_permille;
+    smr_seq executed;
+};
+
+/* A separate executor following replica `idx` (same index). */
+struct sexec {
+    struct sim *sim;
+    uint32_t idx;
+    struct glue_executor *x;
+    struct sto *store;
+    bool up;
+    uint8_t incarnation;
+    uint64_t restart_at;
     smr_seq executed;
 };
 
@@ -95,6 +119,10 @@ struct sim {
     size_t heap_len, heap_cap;
     struct glue_config cfg;
     struct snode nodes[NODES_MAX];
+    bool separate; /* executors run apart (sexec) */
+    unsigned tear_pm; /* chance that a crash tears the newest write */
+    bool rot_pending; /* one replica's synced data will rot at a crash */
+    struct sexec execs[NODES_MAX];
     struct sclient clients[CLIENTS_MAX];
     bool faults_on;
     unsigned drop_pm, dup_pm, crash_pm, part_pm, fsync_pm;
@@ -195,8 +223,9 @@ static struct frame *heap_pop(struct sim *s)
 
 /* ------------------------------------------------------------ network */
 
-static void net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
-                     uint64_t depart, const uint8_t *data, size_t len)
+static void net_send_tagged(struct sim *s, uint8_t kind, uint8_t tag,
+                            uint32_t from, uint32_t to, uint64_t depart,
+                            const uint8_t *data, size_t len)
 {
     if (s->faults_on && chance(s, s->drop_pm))
         return;
@@ -210,14 +239,23 @@ static void net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
         uint64_t delay = s->faults_on ? 1 + rnd(s) % s->delay_max_ms
                                       : 1 + rnd(s) % 2;
         f->at = depart + delay;
+        f->depart = depart;
+        f->cancelled = false;
         f->order = s->order++;
         f->kind = kind;
+        f->tag = tag;
         f->from = from;
         f->to = to;
         f->len = (uint32_t)len;
         memcpy(f->data, data, len);
         heap_push(s, f);
     }
+}
+
+static void net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
+                     uint64_t depart, const uint8_t *data, size_t len)
+{
+    net_send_tagged(s, kind, 0, from, to, depart, data, len);
 }
 
 static void io_peer_send(void *arg, smr_node_id to, const uint8_t *frame,
@@ -248,18 +286,18 @@ static uint64_t io_mono_ms(void *arg)
     return 1000000 + nd->sim->now * nd->rate_permille / 1000;
 }
 
-static void io_executed(void *arg, const struct smr_committed *e,
-                        const uint8_t digest[SMR_DIGEST_BYTES])
+/* Agreement and determinism, checked as each executor applies an entry:
+ * `who` executed `e` reaching `digest`, after *executed. */
+static void check_executed(struct sim *s, const char *who, uint32_t id,
+                           smr_seq *executed, const struct smr_committed *e,
+                           const uint8_t digest[SMR_DIGEST_BYTES])
 {
-    struct snode *nd = arg;
-    struct sim *s = nd->sim;
-    /* A restarted replica resumes after its snapshot: its first entry may
+    /* A restarted executor resumes after its snapshot: its first entry may
      * be any seq (the digest comparison below checks the restored state). */
-    if (nd->executed != SMR_SEQ_UNKNOWN && e->seq != nd->executed + 1)
-        fail(s, "replica %u executed seq %llu after %llu (gap or repeat)",
-             nd->id, (unsigned long long)e->seq,
-             (unsigned long long)nd->executed);
-    nd->executed = e->seq;
+    if (*executed != SMR_SEQ_UNKNOWN && e->seq != *executed + 1)
+        fail(s, "%s %u executed seq %llu after %llu (gap or repeat)", who, id,
+             (unsigned long long)e->seq, (unsigned long long)*executed);
+    *executed = e->seq;
     if (e->seq >= s->log_cap) {
         size_t cap = s->log_cap ? s->log_cap : 1024;
         while (cap <= e->seq)
@@ -282,17 +320,35 @@ static void io_executed(void *arg, const struct smr_committed *e,
         return;
     }
     if (memcmp(r->batch_hash, h, sizeof h) != 0)
-        fail(s, "agreement: replica %u executed a different batch at seq %llu",
-             nd->id, (unsigned long long)e->seq);
+        fail(s, "agreement: %s %u executed a different batch at seq %llu", who,
+             id, (unsigned long long)e->seq);
     else if (memcmp(r->digest, digest, SMR_DIGEST_BYTES) != 0)
-        fail(s, "determinism: replica %u has a different state digest at seq "
-                "%llu",
-             nd->id, (unsigned long long)e->seq);
+        fail(s, "determinism: %s %u has a different state digest at seq %llu",
+             who, id, (unsigned long long)e->seq);
+}
+
+static void io_executed(void *arg, const struct smr_committed *e,
+                        const uint8_t digest[SMR_DIGEST_BYTES])
+{
+    struct snode *nd = arg;
+    check_executed(nd->sim, "replica", nd->id, &nd->executed, e, digest);
+}
+
+/* A stream frame to the executor routed [index, incarnation]. */
+static bool io_stream_send(void *arg, const uint8_t *route, size_t route_len,
+                           const uint8_t *frame, size_t len)
+{
+    struct snode *nd = arg;
+    if (route_len == 2 && route[0] < nd->sim->opt.replicas)
+        net_send_tagged(nd->sim, TO_EXECUTOR, route[1], nd->id, route[0],
+                        nd->depart_at, frame, len);
+    return true; /* the network may still drop it: a lost frame */
 }
 
 static const struct glue_io_ops sim_io = {
     .peer_send = io_peer_send,
     .client_send = io_client_send,
+    .stream_send = io_stream_send,
     .now_ms = io_now_ms,
     .mono_ms = io_mono_ms,
     .executed = io_executed,
@@ -300,9 +356,26 @@ static const struct glue_io_ops sim_io = {
 
 /* ------------------------------------------------------------ replicas */
 
+/* A restart first reopens the disk: torn tails are dropped and counted;
+ * corruption means the store must not be used. */
+static int reopen_store(struct sim *s, struct sto *store)
+{
+    uint64_t torn = 0;
+    int rc = sto_mem_reopen(store, &torn);
+    s->res->torn_tails += torn;
+    return rc;
+}
+
 static void node_up(struct sim *s, struct snode *nd)
 {
     char err[256];
+    if (reopen_store(s, nd->store) != SMR_OK) {
+        nd->corrupt = true;
+        nd->restart_at = UINT64_MAX;
+        s->res->corrupt_refusals++;
+        trace(s, "replica %u refuses to start: its store is corrupt", nd->id);
+        return;
+    }
     struct glue_node_options opt = {
         .allow_unsafe_storage = true, /* the memory store models the disk */
         .quiet = true,
@@ -325,8 +398,20 @@ static void node_up(struct sim *s, struct snode *nd)
         fail(s, "replica %u failed to start", nd->id);
 }
 
+/* Frames a replica sends from its kind and index (sim.c's convention). */
+static bool sent_by_replica(const struct frame *f, uint32_t id)
+{
+    return f->from == id && (f->kind == TO_PEER || f->kind == TO_CLIENT ||
+                             f->kind == TO_EXECUTOR);
+}
+
 static void node_down(struct sim *s, struct snode *nd, const char *why)
 {
+    /* What was waiting for the sync in progress never leaves. */
+    for (size_t i = 0; i < s->heap_len; i++)
+        if (sent_by_replica(s->heap[i], nd->id) && s->heap[i]->depart > s->now)
+            s->heap[i]->cancelled = true;
+    nd->syncing = false;
     glue_node_destroy(&nd->n);
     unsigned keep = (unsigned)(rnd(s) % 1001);
     sto_mem_crash(nd->store, &s->rng, keep);
@@ -334,6 +419,10 @@ static void node_down(struct sim *s, struct snode *nd, const char *why)
     nd->restart_at = s->now + 50 + rnd(s) % 1500;
     trace(s, "replica %u down (%s), keeps %u/1000 of unsynced writes", nd->id,
           why, keep);
+    if (s->rot_pending && sto_mem_corrupt(nd->store, &s->rng) == SMR_OK) {
+        s->rot_pending = false;
+        trace(s, "bit rot in replica %u's synced data", nd->id);
+    }
 }
 
 /* Ends a replica's burst: FLUSH, timers, and a group commit that takes
@@ -350,6 +439,7 @@ static void node_burst(struct sim *s, struct snode *nd, bool any)
     }
     nd->depart_at = s->now + disk;
     nd->busy_until = s->now + disk;
+    nd->syncing = true; /* the sync reaches the disk at busy_until */
     int rc = glue_node_end_burst(nd->n, any);
     if (rc == SMR_EFSYNC)
         node_down(s, nd, "fsync error: the replica stops");
@@ -361,6 +451,102 @@ static uint64_t node_next_ms(struct snode *nd)
 {
     long left = glue_node_next_timeout_ms(nd->n, 1000);
     return (uint64_t)left * 1000 / nd->rate_permille + (left > 0);
+}
+
+/* ------------------------------------------------------------ executors */
+
+static void xio_send(void *arg, const uint8_t *frame, size_t len)
+{
+    struct sexec *ex = arg;
+    net_send_tagged(ex->sim, TO_STREAM, ex->incarnation, ex->idx, ex->idx,
+                    ex->sim->now, frame, len);
+}
+
+static uint64_t xio_mono_ms(void *arg)
+{
+    struct sexec *ex = arg;
+    return 1000000 + ex->sim->now;
+}
+
+static void xio_executed(void *arg, const struct smr_committed *e,
+                         const uint8_t digest[SMR_DIGEST_BYTES])
+{
+    struct sexec *ex = arg;
+    check_executed(ex->sim, "executor", ex->idx, &ex->executed, e, digest);
+}
+
+static const struct glue_executor_io sim_exec_io = {
+    .send = xio_send,
+    .mono_ms = xio_mono_ms,
+    .executed = xio_executed,
+};
+
+static void exec_up(struct sim *s, struct sexec *ex)
+{
+    char err[256];
+    struct glue_executor_options opt = {
+        .allow_unsafe_storage = true,
+        .quiet = true,
+        .store = ex->store,
+        .io = &sim_exec_io,
+        .io_arg = ex,
+    };
+    ex->executed = SMR_SEQ_UNKNOWN;
+    ex->incarnation++;
+    if (reopen_store(s, ex->store) != SMR_OK) {
+        fail(s, "executor %u: its store reads as corrupt after a crash "
+                "(no corruption was injected)",
+             ex->idx);
+        return;
+    }
+    if (glue_executor_new(&s->cfg, ex->idx, &opt, &ex->x, err, sizeof err) !=
+        SMR_OK) {
+        fail(s, "executor %u failed to recover: %s", ex->idx, err);
+        return;
+    }
+    ex->up = true;
+    trace(s, "executor %u up (restored seq %llu)", ex->idx,
+          (unsigned long long)glue_executor_executed(ex->x));
+    glue_executor_start(ex->x);
+}
+
+static void exec_down(struct sim *s, struct sexec *ex, const char *why)
+{
+    glue_executor_destroy(&ex->x);
+    unsigned keep = (unsigned)(rnd(s) % 1001);
+    sto_mem_crash(ex->store, &s->rng, keep);
+    ex->up = false;
+    ex->restart_at = s->now + 50 + rnd(s) % 1500;
+    s->res->executor_crashes++;
+    trace(s, "executor %u down (%s), keeps %u/1000 of unsynced writes",
+          ex->idx, why, keep);
+}
+
+static void exec_deliver(struct sim *s, struct frame *f)
+{
+    struct sexec *ex = &s->execs[f->to];
+    if (!ex->up || f->tag != ex->incarnation)
+        return; /* that connection is gone */
+    if (s->faults_on && chance(s, s->fsync_pm)) {
+        sto_mem_fail_next_sync(ex->store); /* its next checkpoint fails */
+        s->res->fsync_errors++;
+    }
+    int rc = glue_executor_on_frame(ex->x, f->data, f->len);
+    if (rc == SMR_EFSYNC)
+        exec_down(s, ex, "fsync error: the executor stops");
+    else if (rc != SMR_OK)
+        fail(s, "executor %u stopped: %s", ex->idx, smr_strerror(rc));
+}
+
+static void step_execs(struct sim *s)
+{
+    for (uint32_t i = 0; s->separate && i < s->opt.replicas; i++) {
+        struct sexec *ex = &s->execs[i];
+        if (!ex->up && s->now >= ex->restart_at)
+            exec_up(s, ex);
+        else if (ex->up && glue_executor_next_timeout_ms(ex->x, 1) == 0)
+            glue_executor_tick(ex->x);
+    }
 }
 
 /* ------------------------------------------------------------ history */
@@ -589,6 +775,11 @@ static void fault_tick(struct sim *s)
             node_down(s, nd, "crash");
         s->res->crashes++;
     }
+    if (s->separate && chance(s, s->crash_pm)) {
+        struct sexec *ex = &s->execs[rnd(s) % s->opt.replicas];
+        if (ex->up)
+            exec_down(s, ex, "crash");
+    }
     if (chance(s, s->part_pm))
         partition(s);
 }
@@ -598,9 +789,12 @@ static void heal(struct sim *s)
     s->faults_on = false;
     s->healed_at = s->now;
     memset(s->blocked, 0, sizeof s->blocked);
-    for (uint32_t i = 0; i < s->opt.replicas; i++)
-        if (!s->nodes[i].up)
+    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+        if (!s->nodes[i].up && !s->nodes[i].corrupt)
             s->nodes[i].restart_at = s->now;
+        if (s->separate && !s->execs[i].up)
+            s->execs[i].restart_at = s->now;
+    }
     trace(s, "faults stop; every replica restarts and every link heals");
 }
 
@@ -608,8 +802,15 @@ static void heal(struct sim *s)
 
 static void deliver(struct sim *s, struct frame *f)
 {
-    if (f->kind == TO_CLIENT) {
-        client_reply(s, &s->clients[f->to], f->data, f->len);
+    if (f->cancelled) {
+        free(f);
+        return;
+    }
+    if (f->kind == TO_CLIENT || f->kind == TO_EXECUTOR) {
+        if (f->kind == TO_CLIENT)
+            client_reply(s, &s->clients[f->to], f->data, f->len);
+        else
+            exec_deliver(s, f);
         free(f);
         return;
     }
@@ -627,6 +828,10 @@ static void deliver(struct sim *s, struct frame *f)
     int rc;
     if (f->kind == TO_PEER) {
         rc = glue_node_on_peer_frame(nd->n, f->data, f->len);
+    } else if (f->kind == TO_STREAM) {
+        uint8_t route[2] = {(uint8_t)f->from, f->tag};
+        glue_stream_on_frame(nd->n, route, sizeof route, f->data, f->len);
+        rc = SMR_OK;
     } else {
         uint8_t route = (uint8_t)f->from;
         rc = glue_node_on_client_frame(nd->n, &route, 1, f->data, f->len);
@@ -648,6 +853,15 @@ static uint64_t next_time(struct sim *s)
                                       ? nd->busy_until
                                       : s->now + node_next_ms(nd))
                                : nd->restart_at;
+        if (when < t)
+            t = when;
+    }
+    for (uint32_t i = 0; s->separate && i < s->opt.replicas; i++) {
+        struct sexec *ex = &s->execs[i];
+        uint64_t when =
+            ex->up ? s->now + (uint64_t)glue_executor_next_timeout_ms(ex->x,
+                                                                      1000)
+                   : ex->restart_at;
         if (when < t)
             t = when;
     }
@@ -673,9 +887,15 @@ static void step_nodes(struct sim *s)
         }
         if (nd->busy_until > s->now)
             continue;
+        if (nd->syncing) {
+            sto_mem_sync_done(nd->store);
+            nd->syncing = false;
+        }
         if (nd->touched || glue_node_next_timeout_ms(nd->n, 1) == 0)
             node_burst(s, nd, nd->touched);
         nd->touched = false;
+        if (nd->up && nd->n->stream_on)
+            glue_stream_pump(nd->n); /* what the executors' credit allows */
     }
 }
 
@@ -727,7 +947,7 @@ static void trace_status(struct sim *s, uint64_t prev)
             line + len, sizeof line - len, " r%u:%s c%llu e%llu", i,
             ord_paxos_is_leader(nd->n->core) ? "L" : "f",
             (unsigned long long)ord_paxos_commit_upto(nd->n->core),
-            (unsigned long long)nd->n->engine->executed_seq);
+            (unsigned long long)glue_node_executed(nd->n));
     }
     for (uint32_t i = 0; i < s->opt.clients && len < sizeof line; i++)
         len += (size_t)snprintf(line + len, sizeof line - len, " cl%u:%s%llu",
@@ -755,6 +975,7 @@ static void run_loop(struct sim *s)
         while (s->heap_len && s->heap[0]->at <= s->now && !s->res->failed)
             deliver(s, heap_pop(s));
         step_nodes(s);
+        step_execs(s);
         for (uint32_t i = 0; i < s->opt.clients; i++)
             client_tick(s, &s->clients[i]);
         if (s->faults_on && s->now % FAULT_TICK_MS == 0)
@@ -807,6 +1028,9 @@ static void make_config(struct sim *s)
                  "tcp://sim:%u", 1000 + i);
         snprintf(s->cfg.replicas[i].client, GLUE_ENDPOINT_BYTES_MAX,
                  "tcp://sim:%u", 2000 + i);
+        if (s->separate)
+            snprintf(s->cfg.replicas[i].stream, GLUE_ENDPOINT_BYTES_MAX,
+                     "tcp://sim:%u", 3000 + i);
     }
 }
 
@@ -849,6 +1073,8 @@ static void teardown(struct sim *s)
     for (uint32_t i = 0; i < s->opt.replicas; i++) {
         glue_node_destroy(&s->nodes[i].n);
         sto_close(&s->nodes[i].store);
+        glue_executor_destroy(&s->execs[i].x);
+        sto_close(&s->execs[i].store);
     }
     for (uint32_t i = 0; i < s->opt.clients; i++)
         smr_buf_free(&s->clients[i].frame);
@@ -873,6 +1099,19 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     s->opt = *o;
     s->res = result;
     s->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
+    /* Drawn apart from the main generator, so that an embedded seed replays
+     * exactly as it did before separate executors existed. */
+    uint64_t topology = seed ^ 0xD1B54A32D192ED03ULL;
+    s->separate = o->executors == SIM_EXEC_SEPARATE ||
+                  (o->executors == SIM_EXEC_MIXED &&
+                   smr_rng_next(&topology) % 2 == 0);
+    result->separate_executors = s->separate;
+    if (o->faults) {
+        static const unsigned tear[] = {0, 300, 1000};
+        s->tear_pm = tear[smr_rng_next(&topology) % 3];
+        /* Rot in one replica of ten seeds, where a majority outlives it. */
+        s->rot_pending = o->replicas >= 3 && smr_rng_next(&topology) % 10 == 0;
+    }
     draw_faults(s);
     make_config(s);
     for (uint32_t i = 0; i < o->replicas; i++) {
@@ -881,17 +1120,30 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         nd->id = i;
         if (sto_mem_open(&nd->store) != SMR_OK)
             abort();
+        sto_mem_set_tear(nd->store, s->tear_pm);
+        sto_mem_set_sync_delay(nd->store, true);
         node_up(s, nd);
+        if (s->separate) {
+            struct sexec *ex = &s->execs[i];
+            ex->sim = s;
+            ex->idx = i;
+            if (sto_mem_open(&ex->store) != SMR_OK)
+                abort();
+            sto_mem_set_tear(ex->store, s->tear_pm);
+            exec_up(s, ex);
+        }
     }
     for (uint32_t i = 0; i < o->clients; i++) {
         s->clients[i].idx = i;
         s->clients[i].target = (uint32_t)(rnd(s) % o->replicas);
     }
     trace(s, "seed %llu: drop %u‰ dup %u‰ crash %u‰ partition %u‰ fsync-error "
-             "%u‰ delay ≤%llu ms disk ≤%llu ms",
+             "%u‰ delay ≤%llu ms disk ≤%llu ms torn-tail %u‰%s, executors %s",
           (unsigned long long)seed, s->drop_pm, s->dup_pm, s->crash_pm,
           s->part_pm, s->fsync_pm, (unsigned long long)s->delay_max_ms,
-          (unsigned long long)s->disk_max_ms);
+          (unsigned long long)s->disk_max_ms, s->tear_pm,
+          s->rot_pending ? ", bit rot" : "",
+          s->separate ? "separate" : "embedded");
     run_loop(s);
     check_history(s);
     result->virtual_ms = s->now;

@@ -14,12 +14,19 @@
 
 #include "smr.h"
 
+/* Where each replica's executor runs: inside the replica (the Committed
+ * stream consumed in-process), as a separate executor over the simulated
+ * network (SUBSCRIBE credit, redelivery, resume from its cursor, its own
+ * crashes), or either, drawn per seed. */
+enum sim_executors { SIM_EXEC_MIXED, SIM_EXEC_EMBEDDED, SIM_EXEC_SEPARATE };
+
 struct sim_options {
     uint32_t replicas;   /* 3 by default */
     uint32_t clients;    /* concurrent clients, 4 by default */
     uint32_t ops;        /* client operations per seed, 300 by default */
     uint32_t keys;       /* distinct keys, 3 by default */
     bool faults;         /* false: a calm run (no drops, crashes...) */
+    enum sim_executors executors; /* SIM_EXEC_MIXED by default */
     FILE *trace;         /* event trace, or NULL */
     FILE *history;       /* the client history as JSON Lines, or NULL */
 };
@@ -33,6 +40,10 @@ struct sim_result {
     uint64_t committed;  /* highest sequence number committed */
     uint64_t ops_ok, ops_failed, ops_unknown;
     uint64_t crashes, partitions, fsync_errors;
+    bool separate_executors; /* this seed's executors ran apart */
+    uint64_t executor_crashes;
+    uint64_t torn_tails;        /* torn writes dropped at a reopen */
+    uint64_t corrupt_refusals;  /* replicas refusing a corrupt store */
     bool lin_unknown; /* the linearizability search ran out of budget */
 };
 

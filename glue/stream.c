@@ -61,8 +61,9 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
     /* A cursor that moved is a credit top-up: keep streaming from where we
      * are. A cursor that did not move means the consumer is stuck (a frame
      * was lost, or it restarted): resume from its cursor. */
-    if (c->next_seq == 0 || s->from_seq <= c->executed + 1 ||
-        s->from_seq > c->next_seq)
+    bool resume = s->from_seq <= c->executed + 1 &&
+                  smr_mutant != SMR_MUTANT_STREAM_NO_RESUME;
+    if (c->next_seq == 0 || resume || s->from_seq > c->next_seq)
         c->next_seq = s->from_seq;
     c->limit = s->from_seq + s->credit - 1;
     c->executed = s->from_seq - 1;

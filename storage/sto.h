@@ -100,6 +100,27 @@ void sto_mem_fail_next_sync(struct sto *s);
  * xorshift64 state owned by the caller), then clears the poisoned flag and
  * resets LSNs as a freshly opened store would have them. */
 void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille);
+/* With the delay on, a sync returns at once (the caller sees its writes
+ * durable) but they reach the disk only at sto_mem_sync_done(): a crash in
+ * between may lose any of them, as a power cut during fsync does. The
+ * simulator completes the sync when the disk time it drew has passed. */
+void sto_mem_set_sync_delay(struct sto *s, bool on);
+void sto_mem_sync_done(struct sto *s);
+/* From now on, each crash tears the newest unsynced put with probability
+ * tear_permille/1000 (default 0): it is left half written with a wrong
+ * checksum, whether or not the dice kept it, as a power cut in the middle
+ * of an append leaves a WAL. */
+void sto_mem_set_tear(struct sto *s, unsigned tear_permille);
+/* What a restart does before using the store, as a WAL replay would: a
+ * value failing its checksum that is the newest write is a torn tail,
+ * dropped (the value it replaced comes back) and counted in *torn_dropped;
+ * one anywhere else is corruption: SMR_ECORRUPT, and the store must not
+ * be used. Call after sto_mem_crash, before any write. */
+int sto_mem_reopen(struct sto *s, uint64_t *torn_dropped);
+/* Flips a bit in one stored value other than the newest write (bit rot in
+ * synced data, which no reopen may mistake for a torn tail). SMR_ENOTFOUND
+ * when the store holds fewer than two values. */
+int sto_mem_corrupt(struct sto *s, uint64_t *rng_state);
 
 /* Details every implementation shares (the contract above leaves them open):
  *  - The truncation bound only rises: truncating at or below it is a no-op

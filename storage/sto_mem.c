@@ -11,6 +11,15 @@
  * crash undoes the whole journal, newest first, then redoes, oldest first,
  * the writes that the dice let survive. Undo and redo move values rather
  * than copy them, so a write costs one allocation for its value.
+ *
+ * Torn writes: every value carries a checksum bound to its index or key and
+ * the number of the write that stored it (its place in the log file a real
+ * store appends to). A crash may tear the newest write: it is left half
+ * written, its checksum wrong, with the value it replaced kept beside it.
+ * Reopening (sto_mem_reopen) tells a torn tail from corruption as a WAL
+ * replay does: a bad value that is the newest write is a torn tail, dropped
+ * (the value before it comes back); a bad value anywhere else is corruption,
+ * and the store refuses to open.
  */
 #include "sto.h"
 
@@ -21,6 +30,9 @@
 
 struct mem_val {
     size_t len;
+    uint32_t sum;           /* over the index or key, and the bytes */
+    uint64_t write_no;      /* this store's write counter when written */
+    struct mem_val *shadow; /* torn: the value it replaced (or NULL) */
     uint8_t data[];
 };
 
@@ -69,6 +81,10 @@ struct sto_mem {
     struct jrec *journal;
     size_t journal_n, journal_cap;
     bool fail_next_sync;
+    uint64_t writes;        /* write_no of the newest put */
+    unsigned tear_permille; /* chance that a crash tears the newest put */
+    bool sync_delay;        /* a sync completes at sto_mem_sync_done */
+    size_t sync_upto;       /* journal records a sync has in flight */
 };
 
 static const struct sto_ops mem_ops;
@@ -79,15 +95,53 @@ static struct sto_mem *mem_of(struct sto *s)
     return (struct sto_mem *)s;
 }
 
-static struct mem_val *val_new(const uint8_t *data, size_t len)
+/* FNV-1a: a checksum for a model of a disk, not a defence. */
+static uint32_t fnv1a(uint32_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* The checksum of `v`'s bytes stored under `ident` (an index or a key). */
+static uint32_t val_sum(const struct mem_val *v, const void *ident,
+                        size_t ident_len)
+{
+    uint32_t h = fnv1a(2166136261u, ident, ident_len);
+    h = fnv1a(h, &v->len, sizeof v->len);
+    return fnv1a(h, v->data, v->len);
+}
+
+static uint32_t index_sum(const struct mem_val *v, uint64_t index)
+{
+    return val_sum(v, &index, sizeof index);
+}
+
+static uint32_t key_sum(const struct mem_val *v, const char *key)
+{
+    return val_sum(v, key, strlen(key));
+}
+
+static struct mem_val *val_new(struct sto_mem *m, const uint8_t *data,
+                               size_t len)
 {
     struct mem_val *v = malloc(sizeof *v + len);
     if (!v)
         return NULL;
     v->len = len;
+    v->write_no = ++m->writes;
+    v->shadow = NULL;
     if (len)
         memcpy(v->data, data, len);
     return v;
+}
+
+static void val_free(struct mem_val *v)
+{
+    if (v)
+        free(v->shadow);
+    free(v);
 }
 
 /* Copies into `out`; on failure `out` keeps its contents. */
@@ -229,7 +283,7 @@ static void log_prepend(struct mem_log *l, const struct mem_slot *removed,
 static void log_free(struct mem_log *l)
 {
     for (size_t i = l->head; i < l->end; i++)
-        free(l->slots[i].val);
+        val_free(l->slots[i].val);
     free(l->slots);
     memset(l, 0, sizeof *l);
 }
@@ -290,7 +344,7 @@ static struct mem_val *state_set(struct mem_state *st, const char *key,
 static void state_free(struct mem_state *st)
 {
     for (size_t i = 0; i < st->n; i++)
-        free(st->keys[i].val);
+        val_free(st->keys[i].val);
     free(st->keys);
     memset(st, 0, sizeof *st);
 }
@@ -320,20 +374,28 @@ static struct jrec *journal_push(struct sto_mem *m, enum jrec_op op)
     return j;
 }
 
-/* Frees what the records still own. After a crash's undo the removed slots
- * are back in the log, so only their arrays are freed. */
-static void journal_clear(struct sto_mem *m, bool undone)
+/* Frees what records [0, n) still own and forgets them. After a crash's
+ * undo the removed slots are back in the log, so only their arrays are
+ * freed. */
+static void journal_drop(struct sto_mem *m, size_t n, bool undone)
 {
-    for (size_t i = 0; i < m->journal_n; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct jrec *j = &m->journal[i];
-        free(j->before);
-        free(j->after);
+        val_free(j->before);
+        val_free(j->after);
         free(j->key);
         for (size_t k = 0; !undone && k < j->removed_n; k++)
-            free(j->removed[k].val);
+            val_free(j->removed[k].val);
         free(j->removed);
     }
-    m->journal_n = 0;
+    memmove(m->journal, m->journal + n, (m->journal_n - n) * sizeof *m->journal);
+    m->journal_n -= n;
+    m->sync_upto = m->sync_upto > n ? m->sync_upto - n : 0;
+}
+
+static void journal_clear(struct sto_mem *m, bool undone)
+{
+    journal_drop(m, m->journal_n, undone);
 }
 
 /* ---- ops ---- */
@@ -351,9 +413,10 @@ static int mem_log_put(struct sto *s, uint64_t index, const uint8_t *data,
         rc = log_reserve(&m->log, 1);
     if (rc != SMR_OK)
         return rc;
-    struct mem_val *val = val_new(data, len);
+    struct mem_val *val = val_new(m, data, len);
     if (!val)
         return SMR_ENOMEM;
+    val->sum = index_sum(val, index);
     struct jrec *j = journal_push(m, JREC_LOG_PUT);
     j->index = index;
     j->before = log_set(&m->log, index, val);
@@ -369,6 +432,8 @@ static int mem_log_get(struct sto *s, uint64_t index, struct smr_buf *out)
     if (!log_find(&m->log, index, &pos))
         return SMR_ENOTFOUND;
     const struct mem_val *v = m->log.slots[pos].val;
+    if (v->sum != index_sum(v, index))
+        return SMR_ECORRUPT;
     return buf_assign(out, v->data, v->len);
 }
 
@@ -437,13 +502,14 @@ static int mem_state_put(struct sto *s, const char *key, const uint8_t *data,
         rc = state_reserve(&m->state);
     if (rc != SMR_OK)
         return rc;
-    struct mem_val *val = val_new(data, len);
+    struct mem_val *val = val_new(m, data, len);
     char *key_copy = strdup(key);
     if (!val || !key_copy) {
         free(val);
         free(key_copy);
         return SMR_ENOMEM;
     }
+    val->sum = key_sum(val, key);
     struct jrec *j = journal_push(m, JREC_STATE_PUT);
     j->key = key_copy;
     j->before = state_set(&m->state, key, val);
@@ -457,6 +523,8 @@ static int mem_state_get(struct sto *s, const char *key, struct smr_buf *out)
     if (!state_find(&m->state, key, &pos))
         return SMR_ENOTFOUND;
     const struct mem_val *v = m->state.keys[pos].val;
+    if (v->sum != key_sum(v, key))
+        return SMR_ECORRUPT;
     return buf_assign(out, v->data, v->len);
 }
 
@@ -468,7 +536,10 @@ static int mem_sync(struct sto *s)
         m->fail_next_sync = false;
         return SMR_EFSYNC;
     }
-    journal_clear(m, false);
+    if (m->sync_delay)
+        m->sync_upto = m->journal_n; /* on its way to the disk */
+    else
+        journal_clear(m, false);
     return SMR_OK;
 }
 
@@ -569,7 +640,16 @@ static void undo(struct sto_mem *m, struct jrec *j)
     j->before = NULL; /* back in the store */
 }
 
-static void redo(struct sto_mem *m, struct jrec *j)
+/* A torn value keeps what it replaced, for the reopen to bring back. */
+static void replaced(struct mem_val *now, struct mem_val *old, bool torn)
+{
+    if (torn)
+        now->shadow = old;
+    else
+        val_free(old);
+}
+
+static void redo(struct sto_mem *m, struct jrec *j, bool torn)
 {
     switch (j->op) {
     case JREC_LOG_PUT: {
@@ -577,17 +657,17 @@ static void redo(struct sto_mem *m, struct jrec *j)
         int rc = log_reserve(&m->log, 1); /* compacts: see crash_reserve */
         assert(rc == SMR_OK);
         (void)rc;
-        free(log_set(&m->log, j->index, j->after));
+        replaced(j->after, log_set(&m->log, j->index, j->after), torn);
         break;
     }
     case JREC_STATE_PUT:
-        free(state_set(&m->state, j->key, j->after));
+        replaced(j->after, state_set(&m->state, j->key, j->after), torn);
         break;
     case JREC_TRUNCATE: {
         size_t head = m->log.head;
         size_t n = log_lower_bound(&m->log, j->index) - head;
         for (size_t k = 0; k < n; k++)
-            free(m->log.slots[head + k].val);
+            val_free(m->log.slots[head + k].val);
         log_cut(&m->log, j->index);
         break;
     }
@@ -612,19 +692,44 @@ static void crash_reserve(struct sto_mem *m)
     }
 }
 
+/* Leaves `v` half written: a prefix of its bytes, its checksum wrong. */
+static void tear(struct mem_val *v, uint64_t *rng_state)
+{
+    uint32_t sum = v->sum;
+    if (v->len)
+        v->len = (size_t)(xorshift64(rng_state) % v->len);
+    v->sum = sum;
+    /* A prefix could checksum like the whole by chance: make sure. */
+    if (v->len == 0 || xorshift64(rng_state) % 2)
+        v->sum ^= 0x80000000u;
+}
+
 void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille)
 {
     struct sto_mem *m = mem_of(s);
     assert(rng_state && *rng_state != 0 && keep_permille <= 1000);
-    assert(m->journal_n == s->issued_lsn - s->durable_lsn);
+    assert(m->journal_n >= s->issued_lsn - s->durable_lsn);
     crash_reserve(m);
     for (size_t i = 0; i < m->journal_n; i++)
         m->journal[i].keep = xorshift64(rng_state) % 1000 < keep_permille;
+    /* The newest put may reach the disk half written, kept or not. */
+    size_t torn = m->journal_n;
+    if (m->tear_permille && xorshift64(rng_state) % 1000 < m->tear_permille) {
+        for (size_t i = m->journal_n; i-- > 0 && torn == m->journal_n;)
+            if (m->journal[i].op == JREC_LOG_PUT ||
+                m->journal[i].op == JREC_STATE_PUT)
+                torn = i;
+    }
     for (size_t i = m->journal_n; i-- > 0;)
         undo(m, &m->journal[i]);
     for (size_t i = 0; i < m->journal_n; i++) {
-        if (m->journal[i].keep)
-            redo(m, &m->journal[i]);
+        struct jrec *j = &m->journal[i];
+        if (i == torn) {
+            tear(j->after, rng_state);
+            redo(m, j, true);
+        } else if (j->keep) {
+            redo(m, j, false);
+        }
     }
     journal_clear(m, true);
     m->fail_next_sync = false;
@@ -634,4 +739,100 @@ void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille)
     s->durable_lsn = 0;
     s->syncs = 0;
     s->synced_writes = 0;
+}
+
+void sto_mem_set_sync_delay(struct sto *s, bool on)
+{
+    struct sto_mem *m = mem_of(s);
+    if (!on)
+        journal_drop(m, m->sync_upto, false);
+    m->sync_delay = on;
+}
+
+void sto_mem_sync_done(struct sto *s)
+{
+    struct sto_mem *m = mem_of(s);
+    journal_drop(m, m->sync_upto, false);
+}
+
+void sto_mem_set_tear(struct sto *s, unsigned tear_permille)
+{
+    assert(tear_permille <= 1000);
+    mem_of(s)->tear_permille = tear_permille;
+}
+
+/* The newest write present in the store: a torn value can only be it. */
+static uint64_t newest_write(const struct sto_mem *m)
+{
+    uint64_t newest = 0;
+    for (size_t i = m->log.head; i < m->log.end; i++)
+        if (m->log.slots[i].val->write_no > newest)
+            newest = m->log.slots[i].val->write_no;
+    for (size_t i = 0; i < m->state.n; i++)
+        if (m->state.keys[i].val->write_no > newest)
+            newest = m->state.keys[i].val->write_no;
+    return newest;
+}
+
+int sto_mem_reopen(struct sto *s, uint64_t *torn_dropped)
+{
+    struct sto_mem *m = mem_of(s);
+    assert(m->journal_n == 0); /* after a crash, before any write */
+    uint64_t newest = newest_write(m);
+    int rc = SMR_OK;
+    for (size_t i = m->log.head; i < m->log.end; i++) {
+        struct mem_slot *sl = &m->log.slots[i];
+        if (sl->val->sum == index_sum(sl->val, sl->index))
+            continue;
+        if (sl->val->write_no != newest) {
+            rc = SMR_ECORRUPT;
+            continue;
+        }
+        struct mem_val *torn = sl->val, *old = torn->shadow;
+        torn->shadow = NULL;
+        val_free(torn);
+        if (old)
+            sl->val = old;
+        else
+            log_remove(&m->log, i--);
+        ++*torn_dropped;
+    }
+    for (size_t i = 0; i < m->state.n; i++) {
+        struct mem_key *k = &m->state.keys[i];
+        if (k->val->sum == key_sum(k->val, k->key))
+            continue;
+        if (k->val->write_no != newest) {
+            rc = SMR_ECORRUPT;
+            continue;
+        }
+        struct mem_val *torn = k->val, *old = torn->shadow;
+        torn->shadow = NULL;
+        val_free(torn);
+        if (old)
+            k->val = old;
+        else
+            state_remove(&m->state, i--);
+        ++*torn_dropped;
+    }
+    return rc;
+}
+
+int sto_mem_corrupt(struct sto *s, uint64_t *rng_state)
+{
+    struct sto_mem *m = mem_of(s);
+    uint64_t newest = newest_write(m);
+    size_t n_log = m->log.end - m->log.head, n = n_log + m->state.n;
+    if (n < 2)
+        return SMR_ENOTFOUND; /* nothing but the newest write */
+    struct mem_val *v;
+    do {
+        size_t pick = (size_t)(xorshift64(rng_state) % n);
+        v = pick < n_log ? m->log.slots[m->log.head + pick].val
+                         : m->state.keys[pick - n_log].val;
+    } while (v->write_no == newest);
+    if (v->len)
+        v->data[xorshift64(rng_state) % v->len] ^= 0x10;
+    else
+        v->sum ^= 1;
+    return SMR_OK;
 }

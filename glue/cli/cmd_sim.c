@@ -25,6 +25,8 @@ static const struct {
      "an acceptor sends its vote before the vote is durable"},
     {"skip-session-dedupe", SMR_MUTANT_SKIP_SESSION_DEDUPE,
      "the executor applies a retried request again"},
+    {"stream-no-resume", SMR_MUTANT_STREAM_NO_RESUME,
+     "the stream ignores a stuck executor's cursor (separate executors)"},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
 
@@ -32,7 +34,8 @@ static void help(void)
 {
     printf("usage: strata sim [--protocol paxos] [--seeds A-B | --seed S]\n"
            "                  [--ops N] [--replicas R] [--clients C] [--keys K]\n"
-           "                  [--calm] [--mutant NAME] [--trace] [--history FILE]\n"
+           "                  [--executors mixed|embedded|separate] [--calm]\n"
+           "                  [--mutant NAME] [--trace] [--history FILE]\n"
            "\nRuns, for each seed, a whole cluster in one thread: the real\n"
            "protocol core, the real replica driver, the real executor and an\n"
            "in-memory disk, on a virtual clock and a seeded network that drops,\n"
@@ -50,6 +53,10 @@ static void help(void)
            "  --replicas R    replicas (default 3)\n"
            "  --clients C     concurrent clients (default 4)\n"
            "  --keys K        distinct keys (default 3)\n"
+           "  --executors E   where executors run: 'embedded' in the replica,\n"
+           "                  'separate' (over the simulated network: credit,\n"
+           "                  redelivery, resume from the cursor, their own\n"
+           "                  crashes), or 'mixed' (default: drawn per seed)\n"
            "  --calm          no faults\n"
            "  --history FILE  append each seed's client history (JSON Lines)\n"
            "  --fail-fast     stop at the first failing seed\n"
@@ -73,6 +80,22 @@ static bool parse_range(const char *s, uint64_t *a, uint64_t *b)
     const char *rest = end + 1;
     *b = strtoull(rest, &end, 10);
     return end != rest && *end == '\0' && *b >= *a;
+}
+
+static const char *const executors_names[] = {
+    [SIM_EXEC_MIXED] = "mixed",
+    [SIM_EXEC_EMBEDDED] = "embedded",
+    [SIM_EXEC_SEPARATE] = "separate",
+};
+
+static bool parse_executors(const char *s, enum sim_executors *out)
+{
+    for (int i = SIM_EXEC_MIXED; i <= SIM_EXEC_SEPARATE; i++)
+        if (!strcmp(s, executors_names[i])) {
+            *out = (enum sim_executors)i;
+            return true;
+        }
+    return false;
 }
 
 static int find_mutant(const char *name)
@@ -107,6 +130,7 @@ int cmd_sim(int argc, char **argv)
         {"clients", required_argument, 0, 'c'},
         {"keys", required_argument, 0, 'k'},
         {"calm", no_argument, 0, 'q'},
+        {"executors", required_argument, 0, 'x'},
         {"trace", no_argument, 0, 't'},
         {"history", required_argument, 0, 'H'},
         {"mutant", required_argument, 0, 'm'},
@@ -140,6 +164,12 @@ int cmd_sim(int argc, char **argv)
         case 'c': ok = cli_parse_u64("--clients", optarg, 1, 16, &v); o.clients = (uint32_t)v; break;
         case 'k': ok = cli_parse_u64("--keys", optarg, 1, 16, &v); o.keys = (uint32_t)v; break;
         case 'q': o.faults = false; break;
+        case 'x':
+            ok = parse_executors(optarg, &o.executors);
+            if (!ok)
+                fprintf(stderr, "strata sim: --executors: expected mixed, "
+                                "embedded or separate, got '%s'\n", optarg);
+            break;
         case 't': trace = true; break;
         case 'H': history = optarg; break;
         case 'f': fail_fast = true; break;
@@ -159,6 +189,7 @@ int cmd_sim(int argc, char **argv)
         return 2;
     }
     uint64_t failed = 0, unknown = 0, n = 0;
+    struct sim_result sum = {0}; /* fault totals, to show what ran */
     double t0 = secs_now();
     for (uint64_t seed = from; seed <= to && !(fail_fast && failed); seed++) {
         n++;
@@ -168,14 +199,23 @@ int cmd_sim(int argc, char **argv)
             return 2;
         }
         unknown += r.lin_unknown;
+        sum.crashes += r.crashes;
+        sum.executor_crashes += r.executor_crashes;
+        sum.partitions += r.partitions;
+        sum.fsync_errors += r.fsync_errors;
+        sum.torn_tails += r.torn_tails;
+        sum.corrupt_refusals += r.corrupt_refusals;
         if (!r.failed)
             continue;
         failed++;
         printf("seed %llu failed: %s (replay: strata sim --seed %llu "
-               "--replicas %u --clients %u --keys %u --ops %u%s%s%s --trace)\n",
+               "--replicas %u --clients %u --keys %u --ops %u --executors %s"
+               "%s%s%s --trace)\n",
                (unsigned long long)seed, r.invariant, (unsigned long long)seed,
-               o.replicas, o.clients, o.keys, o.ops, o.faults ? "" : " --calm",
-               mutant ? " --mutant " : "", mutant ? mutant : "");
+               o.replicas, o.clients, o.keys, o.ops,
+               r.separate_executors ? "separate" : "embedded",
+               o.faults ? "" : " --calm", mutant ? " --mutant " : "",
+               mutant ? mutant : "");
         fflush(stdout);
     }
     double secs = secs_now() - t0;
@@ -184,6 +224,16 @@ int cmd_sim(int argc, char **argv)
     fprintf(stderr, "strata sim: %.1f s, %.0f seeds/min%s\n", secs,
             secs > 0 ? (double)n * 60.0 / secs : 0.0,
             unknown ? " (some histories too large to decide)" : "");
+    fprintf(stderr,
+            "strata sim: faults: %llu replica crashes, %llu executor "
+            "crashes, %llu partitions, %llu fsync errors, %llu torn tails "
+            "dropped, %llu corrupt stores refused\n",
+            (unsigned long long)sum.crashes,
+            (unsigned long long)sum.executor_crashes,
+            (unsigned long long)sum.partitions,
+            (unsigned long long)sum.fsync_errors,
+            (unsigned long long)sum.torn_tails,
+            (unsigned long long)sum.corrupt_refusals);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;

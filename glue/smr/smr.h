@@ -149,6 +149,7 @@ enum smr_mutant {
     SMR_MUTANT_FORGET_PROMISE,        /* acceptor loses its promise on restart */
     SMR_MUTANT_VOTE_BEFORE_DURABLE,   /* ACCEPTED leaves before its write syncs */
     SMR_MUTANT_SKIP_SESSION_DEDUPE,   /* executor re-applies a retried request */
+    SMR_MUTANT_STREAM_NO_RESUME,      /* stream ignores a stuck consumer's cursor */
 };
 extern int smr_mutant;
 

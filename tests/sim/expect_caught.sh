@@ -1,10 +1,11 @@
 #!/bin/sh
-# expect_caught.sh STRATA MUTANT MAX_SEEDS: the simulator must catch the
-# deliberately broken variant MUTANT within MAX_SEEDS seeds. A simulator
-# that cannot fail proves nothing.
+# expect_caught.sh STRATA MUTANT MAX_SEEDS [SIM OPTIONS...]: the simulator
+# must catch the deliberately broken variant MUTANT within MAX_SEEDS seeds.
+# A simulator that cannot fail proves nothing.
 set -u
 STRATA=$1 MUTANT=$2 MAX=$3
-out=$("$STRATA" sim --mutant "$MUTANT" --seeds "1-$MAX" --fail-fast 2>&1)
+shift 3
+out=$("$STRATA" sim --mutant "$MUTANT" --seeds "1-$MAX" --fail-fast "$@" 2>&1)
 rc=$?
 echo "$out" | tail -3
 if [ "$rc" -ne 1 ] || ! echo "$out" | grep -q "^seed [0-9]* failed: "; then

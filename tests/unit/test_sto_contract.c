@@ -888,10 +888,98 @@ static void model_step(struct sto *s, struct model *m, uint64_t *rng)
         ck_assert_int_eq(sto_sync(s), SMR_OK);
         model_sync(m);
     } else {
+        /* Half the crashes may tear the newest put: after the reopen
+         * drops it, it is as if the dice had lost it. */
+        sto_mem_set_tear(s, (r >> 20) % 2 ? 1000 : 0);
         sto_mem_crash(s, rng, (unsigned)((r >> 8) % 1001));
+        uint64_t torn = 0;
+        ck_assert_int_eq(sto_mem_reopen(s, &torn), SMR_OK);
+        ck_assert_uint_le(torn, 1);
         model_after_crash(s, m);
     }
 }
+
+/* A crash that tears the newest put: reads fail their checksum until the
+ * reopen drops the torn tail and brings back the value it replaced. */
+START_TEST(test_mem_torn_tail)
+{
+    struct { bool state, existed; } cases[] = {
+        {false, true}, {false, false}, {true, true}, {true, false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct sto *s = NULL;
+        ck_assert_int_eq(sto_mem_open(&s), SMR_OK);
+        put(s, 1, "a1");
+        state_put(s, "other", "x");
+        if (cases[c].existed) {
+            put(s, 5, "e1");
+            state_put(s, "term", "1");
+        }
+        ck_assert_int_eq(sto_sync(s), SMR_OK);
+        put(s, 2, "b2"); /* unsynced, older than the torn one */
+        if (cases[c].state)
+            state_put(s, "term", "2");
+        else
+            put(s, 5, "e2");
+        sto_mem_set_tear(s, 1000);
+        uint64_t rng = 99 + c, torn = 0;
+        sto_mem_crash(s, &rng, 1000);
+        if (cases[c].state)
+            ck_assert_int_eq(state_rc(s, "term"), SMR_ECORRUPT);
+        else
+            ck_assert_int_eq(get_rc(s, 5), SMR_ECORRUPT);
+        ck_assert_int_eq(sto_mem_reopen(s, &torn), SMR_OK);
+        ck_assert_uint_eq(torn, 1);
+        if (cases[c].existed && cases[c].state)
+            expect_state(s, "term", "1");
+        else if (cases[c].state)
+            ck_assert_int_eq(state_rc(s, "term"), SMR_ENOTFOUND);
+        else if (cases[c].existed)
+            expect(s, 5, "e1");
+        else
+            ck_assert_int_eq(get_rc(s, 5), SMR_ENOTFOUND);
+        expect(s, 1, "a1");
+        expect(s, 2, "b2"); /* kept whole */
+        expect_state(s, "other", "x");
+        /* A second reopen finds nothing more; the store works. */
+        torn = 0;
+        ck_assert_int_eq(sto_mem_reopen(s, &torn), SMR_OK);
+        ck_assert_uint_eq(torn, 0);
+        put(s, 5, "e3");
+        ck_assert_int_eq(sto_sync(s), SMR_OK);
+        expect(s, 5, "e3");
+        sto_close(&s);
+    }
+}
+END_TEST
+
+/* Bit rot in synced data is corruption, never a torn tail: the reopen
+ * refuses the store, and the damaged value reads as SMR_ECORRUPT. */
+START_TEST(test_mem_corruption_refused)
+{
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        struct sto *s = NULL;
+        ck_assert_int_eq(sto_mem_open(&s), SMR_OK);
+        ck_assert_int_eq(sto_mem_corrupt(s, &seed), SMR_ENOTFOUND);
+        put(s, 1, "a1");
+        put(s, 2, "b1");
+        state_put(s, "term", "1");
+        put(s, 3, ""); /* the newest: never the one corrupted */
+        ck_assert_int_eq(sto_sync(s), SMR_OK);
+        uint64_t rng = seed, torn = 0;
+        sto_mem_crash(s, &rng, 0);
+        ck_assert_int_eq(sto_mem_corrupt(s, &rng), SMR_OK);
+        ck_assert_int_eq(sto_mem_reopen(s, &torn), SMR_ECORRUPT);
+        ck_assert_uint_eq(torn, 0);
+        int bad = (get_rc(s, 1) == SMR_ECORRUPT) +
+                  (get_rc(s, 2) == SMR_ECORRUPT) +
+                  (state_rc(s, "term") == SMR_ECORRUPT);
+        ck_assert_int_eq(bad, 1);
+        expect(s, 3, "");
+        sto_close(&s);
+    }
+}
+END_TEST
 
 START_TEST(test_mem_crash_model)
 {
@@ -957,6 +1045,8 @@ static Suite *contract_suite(void)
     tcase_add_test(tc, test_mem_crash_keep_all);
     tcase_add_test(tc, test_mem_crash_independent);
     tcase_add_test(tc, test_mem_crash_model);
+    tcase_add_test(tc, test_mem_torn_tail);
+    tcase_add_test(tc, test_mem_corruption_refused);
     suite_add_tcase(suite, tc);
     return suite;
 }
