@@ -774,6 +774,24 @@ static uint64_t newest_write(const struct sto_mem *m)
     return newest;
 }
 
+/* Checks one stored value: SMR_OK when sound or a torn tail (then *vp is
+ * the value it replaced, NULL for none: the caller removes the entry), and
+ * SMR_ECORRUPT for a bad value that is not the newest write. */
+static int check_value(struct mem_val **vp, uint32_t sum, uint64_t newest,
+                       uint64_t *torn_dropped)
+{
+    struct mem_val *v = *vp;
+    if (v->sum == sum)
+        return SMR_OK;
+    if (v->write_no != newest)
+        return SMR_ECORRUPT;
+    *vp = v->shadow;
+    v->shadow = NULL;
+    val_free(v);
+    ++*torn_dropped;
+    return SMR_OK;
+}
+
 int sto_mem_reopen(struct sto *s, uint64_t *torn_dropped)
 {
     struct sto_mem *m = mem_of(s);
@@ -782,37 +800,19 @@ int sto_mem_reopen(struct sto *s, uint64_t *torn_dropped)
     int rc = SMR_OK;
     for (size_t i = m->log.head; i < m->log.end; i++) {
         struct mem_slot *sl = &m->log.slots[i];
-        if (sl->val->sum == index_sum(sl->val, sl->index))
-            continue;
-        if (sl->val->write_no != newest) {
+        if (check_value(&sl->val, index_sum(sl->val, sl->index), newest,
+                        torn_dropped) != SMR_OK)
             rc = SMR_ECORRUPT;
-            continue;
-        }
-        struct mem_val *torn = sl->val, *old = torn->shadow;
-        torn->shadow = NULL;
-        val_free(torn);
-        if (old)
-            sl->val = old;
-        else
+        else if (!sl->val)
             log_remove(&m->log, i--);
-        ++*torn_dropped;
     }
     for (size_t i = 0; i < m->state.n; i++) {
         struct mem_key *k = &m->state.keys[i];
-        if (k->val->sum == key_sum(k->val, k->key))
-            continue;
-        if (k->val->write_no != newest) {
+        if (check_value(&k->val, key_sum(k->val, k->key), newest,
+                        torn_dropped) != SMR_OK)
             rc = SMR_ECORRUPT;
-            continue;
-        }
-        struct mem_val *torn = k->val, *old = torn->shadow;
-        torn->shadow = NULL;
-        val_free(torn);
-        if (old)
-            k->val = old;
-        else
+        else if (!k->val)
             state_remove(&m->state, i--);
-        ++*torn_dropped;
     }
     return rc;
 }
