@@ -527,10 +527,6 @@ static void exec_deliver(struct sim *s, struct frame *f)
     struct sexec *ex = &s->execs[f->to];
     if (!ex->up || f->tag != ex->incarnation)
         return; /* that connection is gone */
-    if (s->faults_on && chance(s, s->fsync_pm)) {
-        sto_mem_fail_next_sync(ex->store); /* its next checkpoint fails */
-        s->res->fsync_errors++;
-    }
     int rc = glue_executor_on_frame(ex->x, f->data, f->len);
     if (rc == SMR_EFSYNC)
         exec_down(s, ex, "fsync error: the executor stops");
@@ -779,6 +775,11 @@ static void fault_tick(struct sim *s)
         struct sexec *ex = &s->execs[rnd(s) % s->opt.replicas];
         if (ex->up)
             exec_down(s, ex, "crash");
+    }
+    if (s->separate && chance(s, s->fsync_pm)) {
+        /* An executor syncs only at checkpoints: its next one fails. */
+        sto_mem_fail_next_sync(s->execs[rnd(s) % s->opt.replicas].store);
+        s->res->fsync_errors++;
     }
     if (chance(s, s->part_pm))
         partition(s);
@@ -1102,9 +1103,10 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     /* Drawn apart from the main generator, so that an embedded seed replays
      * exactly as it did before separate executors existed. */
     uint64_t topology = seed ^ 0xD1B54A32D192ED03ULL;
+    bool coin = smr_rng_next(&topology) % 2 == 0; /* drawn either way, so
+                                                    the replay hint replays */
     s->separate = o->executors == SIM_EXEC_SEPARATE ||
-                  (o->executors == SIM_EXEC_MIXED &&
-                   smr_rng_next(&topology) % 2 == 0);
+                  (o->executors == SIM_EXEC_MIXED && coin);
     result->separate_executors = s->separate;
     if (o->faults) {
         static const unsigned tear[] = {0, 300, 1000};
