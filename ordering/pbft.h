@@ -1,0 +1,297 @@
+/*
+ * pbft.h: PBFT as a pure core (Castro & Liskov, "Practical Byzantine Fault
+ * Tolerance and Proactive Recovery", TOCS 20(4), 2002: §4 the algorithm with
+ * MAC authenticators, §4.5 view changes without signed prepares).
+ *
+ * n = 3f+1 replicas; the primary of view v is v mod n. The primary assigns a
+ * sequence number to a batch of client requests (PRE-PREPARE); backups
+ * agree on it (PREPARE); a replica that holds the pre-prepare and 2f
+ * matching prepares from distinct backups has the batch *prepared* and says
+ * so (COMMIT); with 2f+1 matching commits it is *committed-local* and joins
+ * the gap-free Committed stream, exactly as the Paxos core's.
+ *
+ * Authentication (TOCS §4.2, §4.5; docs/pbft.md "Authentication"):
+ *  - normal-case messages carry a MAC vector, one 16-byte keyed BLAKE2b tag
+ *    per receiver, over a digest of the message's canonical fields (which
+ *    bind cluster id, epoch, type, sender, view and sequence number);
+ *    pairwise keys come from X25519 between the replicas' Ed25519 keys, so
+ *    no third replica knows them;
+ *  - client requests carry the client's MAC vector (one tag per replica,
+ *    keyed by ord_pbft_client_key()); backups check the tags of every request
+ *    in a pre-prepare, so a faulty primary cannot invent requests;
+ *  - VIEW-CHANGE and NEW-VIEW are Ed25519-signed, because a new primary
+ *    forwards the view changes it used inside its NEW-VIEW and every backup
+ *    must check them. This replaces the paper's view-change acks (which make
+ *    MAC-authenticated view changes transferable); the choice of requests
+ *    for the new view is the paper's §4.5 decision procedure over the P and
+ *    Q sets, which needs no prepare certificates, so prepares stay MACed.
+ *
+ * Checkpoints (§4.3) are digests of the committed log itself: a chain hash
+ * over every committed entry, taken every checkpoint_interval sequence
+ * numbers. They need nothing from the executor, so a slow executor cannot
+ * hold back the window or trigger a view change; ORD_EV_CHECKPOINT is
+ * accepted and ignored. A lagging replica catches up committed entries
+ * either chained from one peer up to a checkpoint known correct, or from
+ * f+1 replicas that send matching values (no single replica can forge one).
+ *
+ * Durable state, written through PERSIST outputs before the message that
+ * depends on it leaves (send.after_lsn):
+ *   state "pbft/view"    the view and whether it is active (a NEW-VIEW was
+ *                        installed) or being changed to (VIEW-CHANGE sent)
+ *   state "pbft/commit"  the commit mark (a checkpoint all of whose records
+ *                        are durable, with the chain digest there: recovery
+ *                        replays up to it) and the stable checkpoint
+ *   log   seq            the slot: accepted pre-prepare, prepared
+ *                        certificate (P), pre-prepared set (Q), and a value
+ *                        learned committed by catch-up (ord_pbft_record_*)
+ *
+ * docs/pbft.md describes the protocol as built and what is not built yet.
+ */
+#ifndef STRATA_PBFT_H
+#define STRATA_PBFT_H
+
+#include "ord.h"
+
+#define ORD_PBFT_MAC_BYTES 16
+#define ORD_PBFT_SIG_BYTES 64 /* Ed25519 */
+#define ORD_PBFT_PUBLIC_KEY_BYTES 32
+#define ORD_PBFT_SECRET_KEY_BYTES 64
+#define ORD_PBFT_KEY_BYTES 32   /* client key roots, derived keys */
+#define ORD_PBFT_ENTRIES_MAX 64 /* entries in one CATCHUP */
+#define ORD_PBFT_CAP 1024       /* sequence numbers held in memory */
+#define ORD_PBFT_Q_MAX 2        /* pre-prepared digests kept per seq */
+#define ORD_PBFT_CKPTS_MAX 16   /* checkpoints in one VIEW-CHANGE */
+#define ORD_PBFT_FROM_CLIENT                                                   \
+    (UINT32_MAX - 1) /* REQUEST straight from a client */
+#define ORD_PBFT_STATE_VIEW "pbft/view"
+#define ORD_PBFT_STATE_COMMIT "pbft/commit"
+
+enum ord_pbft_timer {
+    ORD_PBFT_TIMER_VIEW = 1,   /* request / new-view deadline */
+    ORD_PBFT_TIMER_STATUS = 2, /* periodic status and retransmission */
+};
+
+enum ord_pbft_msg_type {
+    ORD_PBFT_REQUEST = 1, /* client_id, req_id, op; mac = client's vector */
+    ORD_PBFT_PRE_PREPARE, /* view, seq, digest, leader_time_ms, batch,
+                           * req_auth (per request, n client tags) */
+    ORD_PBFT_PREPARE,     /* view, seq, digest */
+    ORD_PBFT_COMMIT,      /* view, seq, digest */
+    ORD_PBFT_CHECKPOINT,  /* seq, digest (chain digest of the log to seq) */
+    ORD_PBFT_VIEW_CHANGE, /* vc (signed by vc->from) */
+    ORD_PBFT_NEW_VIEW,    /* nv (signed by the new primary) */
+    ORD_PBFT_STATUS,      /* view, active, stable, commit_upto; seq = first
+                           * seq it wants by catch-up (0: commit_upto + 1) */
+    ORD_PBFT_CATCHUP,     /* entries: committed values */
+    ORD_PBFT_MSG__MAX = ORD_PBFT_CATCHUP,
+};
+
+/* One sequence number's value: a batch and the primary's timestamp. The
+ * entry digest is BLAKE2b("strata-pbft-entry", epoch, time, batch). */
+struct ord_pbft_entry {
+    smr_seq seq;
+    uint64_t leader_time_ms;
+    const uint8_t *batch; /* borrowed, canonical batch bytes (smr.h) */
+    uint32_t batch_len;
+};
+
+/* (seq, view, digest): a P entry (prepared), a Q entry (pre-prepared), a
+ * checkpoint (view 0) or a NEW-VIEW choice (view 0). */
+struct ord_pbft_cert {
+    smr_seq seq;
+    uint64_t view;
+    uint8_t digest[SMR_DIGEST_BYTES];
+};
+
+/* VIEW-CHANGE to `view` (TOCS §4.5.1). The signature covers every field
+ * but `bodies`: the batches of the P entries, each bound by its digest,
+ * carried so the new primary has what it re-proposes. All arrays sorted by
+ * seq (Q: by seq, then view descending); pointers borrowed. */
+struct ord_pbft_view_change {
+    smr_node_id from;
+    uint64_t view;
+    smr_seq stable; /* h: its low watermark */
+    uint32_t n_ckpts;
+    const struct ord_pbft_cert *ckpts; /* C: checkpoints >= h it holds */
+    uint32_t n_prepared;
+    const struct ord_pbft_cert *prepared; /* P: per seq in (h, h+L] */
+    uint32_t n_preprepared;
+    const struct ord_pbft_cert *preprepared; /* Q */
+    uint8_t sig[ORD_PBFT_SIG_BYTES];
+    const struct ord_pbft_entry *bodies; /* n_prepared long; NULL in NEW-VIEW */
+};
+
+/* NEW-VIEW for `view` (TOCS §4.5.2): the view changes it was built from,
+ * the checkpoint and the value chosen for every seq in (ckpt.seq, last],
+ * and their bodies (not signed: bound by the digests). A backup recomputes
+ * the choice from `vcs` and refuses a NEW-VIEW whose choice differs. */
+struct ord_pbft_new_view {
+    smr_node_id from;
+    uint64_t view;
+    uint32_t n_vcs;
+    const struct ord_pbft_view_change *vcs; /* without bodies */
+    struct ord_pbft_cert ckpt;
+    uint32_t n_chosen;
+    const struct ord_pbft_cert *chosen; /* seq ckpt.seq+1.. contiguous */
+    uint8_t sig[ORD_PBFT_SIG_BYTES];
+    const struct ord_pbft_entry *bodies; /* n_chosen long */
+};
+
+/* One protocol message; fields unused by a type are zero. `mac` holds one
+ * tag per replica id (ORD_PBFT_REQUEST: the client's tags); VIEW-CHANGE and
+ * NEW-VIEW carry signatures instead. */
+struct ord_pbft_msg {
+    enum ord_pbft_msg_type type;
+    smr_node_id from; /* transport sender (ORD_PBFT_FROM_CLIENT: a client) */
+    uint64_t view;
+    smr_seq seq;
+    uint8_t digest[SMR_DIGEST_BYTES];
+    smr_client_id client_id;
+    smr_req_id req_id;
+    const uint8_t *op;
+    uint32_t op_len;
+    uint64_t leader_time_ms;
+    const uint8_t *batch;
+    uint32_t batch_len;
+    const uint8_t *req_auth; /* count(batch) * n * ORD_PBFT_MAC_BYTES */
+    uint32_t req_auth_len;
+    bool active;
+    smr_seq stable;
+    smr_seq commit_upto;
+    uint32_t n_entries;
+    const struct ord_pbft_entry *entries;
+    const struct ord_pbft_view_change *vc;
+    const struct ord_pbft_new_view *nv;
+    uint8_t mac[SMR_NODES_MAX][ORD_PBFT_MAC_BYTES];
+};
+
+struct ord_pbft_config {
+    smr_node_id self;
+    uint32_t n_replicas; /* 3f+1: 1, 4, 7, 10, 13 or 16 */
+    uint64_t cluster_id;
+    smr_epoch epoch;
+    uint32_t checkpoint_interval; /* K */
+    uint32_t window;              /* L: a multiple of K, at least 2K */
+    uint32_t batch_max;           /* requests per batch */
+    uint32_t batch_bytes_max;
+    uint32_t pending_max;       /* requests waiting, per replica */
+    uint64_t view_timeout_ms;   /* T: doubles per failed view */
+    uint32_t view_backoff_max;  /* at most T << this */
+    uint64_t status_ms;         /* status and retransmission period */
+    uint64_t clock_skew_max_ms; /* how far ahead a leader time may be */
+    uint8_t secret_key[ORD_PBFT_SECRET_KEY_BYTES]; /* own Ed25519 key */
+    uint8_t public_keys[SMR_NODES_MAX][ORD_PBFT_PUBLIC_KEY_BYTES];
+    uint8_t client_key_root[ORD_PBFT_KEY_BYTES]; /* own secret for clients */
+};
+
+/* Defaults: n 4, K 16, L 64, batch 256 requests / 64 KiB, pending 4096,
+ * T 1000 ms (up to T << 6), status 100 ms, skew 10 s. Keys are zero: the
+ * driver fills them in. */
+void ord_pbft_config_defaults(struct ord_pbft_config *c);
+/* SMR_ECONFIG with a sentence naming the field in `err`. */
+int ord_pbft_config_check(const struct ord_pbft_config *c, char *err,
+                          size_t err_len);
+void ord_pbft_contract(const struct ord_pbft_config *c,
+                       struct ord_contract *out);
+
+struct ord_pbft;
+
+/* Creation and recovery, as for the Paxos core:
+ *   1. ord_pbft_recover_state() for each state key found;
+ *   2. ord_pbft_recover_log() for every log index from
+ *      ord_pbft_recover_log_from() to the last index present;
+ *   3. ord_pbft_start() (its outputs are returned like a step's).
+ * Recovered bytes are untrusted: SMR_ECORRUPT when they do not decode.
+ * ord_pbft_new: SMR_ECONFIG for a bad config or keys that do not form a
+ * key pair with public_keys[self]; SMR_ENOMEM. */
+int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out);
+void ord_pbft_destroy(struct ord_pbft **p);
+int ord_pbft_recover_state(struct ord_pbft *p, const char *key,
+                           const uint8_t *data, size_t len);
+smr_seq ord_pbft_recover_log_from(const struct ord_pbft *p);
+int ord_pbft_recover_log(struct ord_pbft *p, smr_seq seq, const uint8_t *data,
+                         size_t len);
+/* Every seq up to this is committed: the driver replays them to the
+ * executor from storage (ord_pbft_record_committed). */
+smr_seq ord_pbft_recovered_commit(const struct ord_pbft *p);
+int ord_pbft_start(struct ord_pbft *p, uint64_t now_ms,
+                   const struct ord_output **outs, size_t *n_outs);
+
+/* One step. Returns SMR_OK; outputs are valid until the next call.
+ * Messages arrive as ORD_EV_MESSAGE with a struct ord_pbft_msg; client
+ * requests too (type ORD_PBFT_REQUEST, from ORD_PBFT_FROM_CLIENT), since
+ * they must carry the client's MACs: ORD_EV_REQUEST, which has none, is
+ * refused (ORD_OUT_REJECT, reason ORD_REJECT_BUSY) and counted. Messages
+ * that fail authentication or validation are dropped and counted. */
+int ord_pbft_step(struct ord_pbft *p, uint64_t now_ms,
+                  const struct ord_event *ev, const struct ord_output **outs,
+                  size_t *n_outs);
+
+/* Observers (status lines, tests). */
+struct ord_pbft_stats {
+    uint64_t bad_mac;      /* MAC or client tag failed */
+    uint64_t bad_sig;      /* a signature failed */
+    uint64_t invalid;      /* malformed or out-of-range message */
+    uint64_t conflicts;    /* a replica contradicted itself */
+    uint64_t bad_new_view; /* NEW-VIEW whose choice did not check */
+    uint64_t view_changes; /* VIEW-CHANGEs this replica started */
+    uint64_t diverged;     /* own checkpoint differs from a quorum's */
+    uint64_t unauthenticated_requests; /* ORD_EV_REQUEST refused */
+};
+bool ord_pbft_is_primary(const struct ord_pbft *p);
+smr_node_id ord_pbft_primary(const struct ord_pbft *p); /* of its view */
+uint64_t ord_pbft_view(const struct ord_pbft *p);
+bool ord_pbft_view_active(const struct ord_pbft *p);
+smr_seq ord_pbft_commit_upto(const struct ord_pbft *p);
+smr_seq ord_pbft_stable(const struct ord_pbft *p);
+void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out);
+
+/* Authentication helpers for drivers, clients and tests. */
+/* Fills m->mac for every replica with this core's keys (m->from is set to
+ * the core's id). For a CATCHUP the driver builds from storage (FETCH). */
+void ord_pbft_seal(const struct ord_pbft *p, struct ord_pbft_msg *m);
+/* Signs a VIEW-CHANGE / NEW-VIEW as this core (vc->from / nv->from must be
+ * its id). */
+void ord_pbft_sign_view_change(const struct ord_pbft *p,
+                               struct ord_pbft_view_change *vc);
+void ord_pbft_sign_new_view(const struct ord_pbft *p,
+                            struct ord_pbft_new_view *nv);
+/* The key client `client_id` shares with the replica whose client key root
+ * is `root`: BLAKE2b keyed with root over the id. */
+void ord_pbft_client_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
+                         smr_client_id client_id,
+                         uint8_t out[ORD_PBFT_KEY_BYTES]);
+/* A client's MAC vector for request r: out[i] with keys[i] (its key with
+ * replica i), i < n. */
+void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
+                           uint32_t n, uint64_t cluster_id,
+                           const struct smr_request *r,
+                           uint8_t (*out)[ORD_PBFT_MAC_BYTES]);
+/* Digest of one entry value (what PREPARE and COMMIT agree on). */
+void ord_pbft_entry_digest(smr_epoch epoch, uint64_t leader_time_ms,
+                           const uint8_t *batch, uint32_t batch_len,
+                           uint8_t out[SMR_DIGEST_BYTES]);
+
+/* A deep copy of a message in one malloc block (free() releases it), or
+ * NULL when memory runs out. For queues in drivers and tests. */
+struct ord_pbft_msg *ord_pbft_msg_dup(const struct ord_pbft_msg *m);
+
+/* The committed value a log record holds, for replay and FETCH: the value
+ * learned by catch-up, else the prepared certificate's. SMR_ENOTFOUND when
+ * the record holds neither; SMR_ECORRUPT on bad bytes. `out` points into
+ * `data`. Only records at or below a commit mark hold committed values. */
+int ord_pbft_record_committed(const uint8_t *data, size_t len, smr_seq seq,
+                              struct ord_pbft_entry *out);
+
+/* Deliberately broken variants for the harness's self-test: each breaks
+ * one rule on purpose. ORD_PBFT_MUTANT_NONE outside tests. */
+enum ord_pbft_mutant {
+    ORD_PBFT_MUTANT_NONE = 0,
+    ORD_PBFT_MUTANT_WEAK_PREPARE,   /* prepared with 2f-1 prepares */
+    ORD_PBFT_MUTANT_WEAK_COMMIT,    /* committed with 2f commits */
+    ORD_PBFT_MUTANT_VOTE_EARLY,     /* COMMIT before its record is durable */
+    ORD_PBFT_MUTANT_TRUST_NEW_VIEW, /* NEW-VIEW choice taken without checking */
+};
+extern int ord_pbft_mutant;
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * pbft_crypto.c: authentication of the PBFT core (TOCS §4.2 MAC
+ * authenticators; Ed25519 for the transferable view-change messages).
+ *
+ * Every authenticated message is reduced to a 32-byte digest of its
+ * canonical fields (domain string, cluster id, epoch, type, sender, view,
+ * sequence number, then the type's own fields, large payloads by their own
+ * digests), so a message cannot be replayed into another cluster, epoch,
+ * view, slot or sender. A MAC is keyed BLAKE2b with a 16-byte output over
+ * that digest; the signature is Ed25519 over it.
+ *
+ * Pairwise keys: X25519 between the replicas' Ed25519 keys (converted with
+ * crypto_sign_ed25519_*_to_curve25519), hashed with the cluster id and the
+ * two ids. Only the two replicas of a pair can compute their key, so a
+ * Byzantine replica cannot forge a tag between two others. Client keys are
+ * derived from a secret root each replica holds alone (ord_pbft_client_key).
+ */
+#include "pbft_internal.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* -------------------------------------------------------- hashing helpers */
+
+static void h_init(crypto_generichash_state *st, const char *domain)
+{
+    crypto_generichash_init(st, NULL, 0, PBFT_D);
+    crypto_generichash_update(st, (const uint8_t *)domain, strlen(domain) + 1);
+}
+
+static void h_u64(crypto_generichash_state *st, uint64_t v)
+{
+    uint8_t b[8];
+    smr_put_u64(b, v);
+    crypto_generichash_update(st, b, sizeof b);
+}
+
+static void h_bytes(crypto_generichash_state *st, const void *data, size_t len)
+{
+    h_u64(st, len);
+    if (len)
+        crypto_generichash_update(st, data, len);
+}
+
+static void h_raw(crypto_generichash_state *st, const uint8_t *data, size_t len)
+{
+    crypto_generichash_update(st, data, len);
+}
+
+static void h_final(crypto_generichash_state *st, uint8_t out[PBFT_D])
+{
+    crypto_generichash_final(st, out, PBFT_D);
+}
+
+void ord_pbft_entry_digest(smr_epoch epoch, uint64_t leader_time_ms,
+                           const uint8_t *batch, uint32_t batch_len,
+                           uint8_t out[SMR_DIGEST_BYTES])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-entry");
+    h_u64(&st, epoch);
+    h_u64(&st, leader_time_ms);
+    h_bytes(&st, batch, batch_len);
+    h_final(&st, out);
+}
+
+void pbft_genesis(const struct ord_pbft_config *c, uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-genesis");
+    h_u64(&st, c->cluster_id);
+    h_u64(&st, c->epoch);
+    h_final(&st, out);
+}
+
+void pbft_chain_next(uint8_t chain[PBFT_D], smr_seq seq,
+                     const uint8_t entry_digest[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-chain");
+    h_raw(&st, chain, PBFT_D);
+    h_u64(&st, seq);
+    h_raw(&st, entry_digest, PBFT_D);
+    h_final(&st, chain);
+}
+
+/* ------------------------------------------------------------------ keys */
+
+int pbft_keys_init(struct ord_pbft *p)
+{
+    const struct ord_pbft_config *c = &p->cfg;
+    uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES];
+    uint8_t x_sk[crypto_scalarmult_BYTES];
+    int rc = SMR_OK;
+    crypto_sign_ed25519_sk_to_pk(pk, c->secret_key);
+    if (sodium_memcmp(pk, c->public_keys[c->self], sizeof pk) != 0)
+        return SMR_ECONFIG;
+    if (crypto_sign_ed25519_sk_to_curve25519(x_sk, c->secret_key) != 0)
+        return SMR_ECONFIG;
+    for (smr_node_id j = 0; j < c->n_replicas; j++) {
+        if (j == c->self) {
+            memset(p->pair_key[j], 0, ORD_PBFT_KEY_BYTES);
+            continue;
+        }
+        uint8_t x_pk[crypto_scalarmult_BYTES];
+        uint8_t shared[crypto_scalarmult_BYTES];
+        if (crypto_sign_ed25519_pk_to_curve25519(x_pk, c->public_keys[j]) ||
+            crypto_scalarmult(shared, x_sk, x_pk)) {
+            rc = SMR_ECONFIG;
+            break;
+        }
+        smr_node_id lo = j < c->self ? j : c->self;
+        smr_node_id hi = j < c->self ? c->self : j;
+        crypto_generichash_state st;
+        h_init(&st, "strata-pbft-pair");
+        h_u64(&st, c->cluster_id);
+        h_u64(&st, lo);
+        h_u64(&st, hi);
+        h_raw(&st, shared, sizeof shared);
+        crypto_generichash_final(&st, p->pair_key[j], ORD_PBFT_KEY_BYTES);
+        sodium_memzero(shared, sizeof shared);
+    }
+    sodium_memzero(x_sk, sizeof x_sk);
+    return rc;
+}
+
+void ord_pbft_client_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
+                         smr_client_id client_id,
+                         uint8_t out[ORD_PBFT_KEY_BYTES])
+{
+    uint8_t id[8 + 19];
+    memcpy(id, "strata-pbft-client", 19);
+    smr_put_u64(id + 19, client_id);
+    crypto_generichash(out, ORD_PBFT_KEY_BYTES, id, sizeof id, root,
+                       ORD_PBFT_KEY_BYTES);
+}
+
+/* --------------------------------------------------- message authenticators */
+
+static void tag_of(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                   const uint8_t digest[PBFT_D],
+                   uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    crypto_generichash(tag, ORD_PBFT_MAC_BYTES, digest, PBFT_D, key,
+                       ORD_PBFT_KEY_BYTES);
+}
+
+static void request_digest(uint64_t cluster_id, const struct smr_request *r,
+                           uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-request");
+    h_u64(&st, cluster_id);
+    h_u64(&st, r->client_id);
+    h_u64(&st, r->req_id);
+    h_bytes(&st, r->op, r->op_len);
+    h_final(&st, out);
+}
+
+void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
+                           uint32_t n, uint64_t cluster_id,
+                           const struct smr_request *r,
+                           uint8_t (*out)[ORD_PBFT_MAC_BYTES])
+{
+    uint8_t d[PBFT_D];
+    request_digest(cluster_id, r, d);
+    for (uint32_t i = 0; i < n; i++)
+        tag_of(keys[i], d, out[i]);
+}
+
+bool pbft_request_check(const struct ord_pbft *p, const struct smr_request *r,
+                        const uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    uint8_t key[ORD_PBFT_KEY_BYTES], d[PBFT_D], want[ORD_PBFT_MAC_BYTES];
+    ord_pbft_client_key(p->cfg.client_key_root, r->client_id, key);
+    request_digest(p->cfg.cluster_id, r, d);
+    tag_of(key, d, want);
+    return sodium_memcmp(want, tag, sizeof want) == 0;
+}
+
+bool pbft_batch_auth_check(const struct ord_pbft *p, const uint8_t *batch,
+                           uint32_t batch_len, const uint8_t *auth,
+                           uint32_t auth_len)
+{
+    struct smr_batch_iter it;
+    struct smr_request r;
+    uint32_t count = smr_batch_count(batch, batch_len);
+    size_t per = (size_t)p->n * ORD_PBFT_MAC_BYTES;
+    if ((size_t)auth_len != count * per || (auth_len && !auth))
+        return false;
+    if (smr_batch_iter_init(&it, batch, batch_len) != SMR_OK)
+        return false;
+    for (uint32_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++)
+        if (k >= count ||
+            !pbft_request_check(p, &r,
+                                auth + k * per +
+                                    (size_t)p->cfg.self * ORD_PBFT_MAC_BYTES))
+            return false;
+    return true;
+}
+
+/* The digest a message's MAC vector covers. */
+static void msg_digest(const struct ord_pbft_config *c,
+                       const struct ord_pbft_msg *m, uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-msg");
+    h_u64(&st, c->cluster_id);
+    h_u64(&st, c->epoch);
+    h_u64(&st, m->type);
+    h_u64(&st, m->from);
+    h_u64(&st, m->view);
+    h_u64(&st, m->seq);
+    switch (m->type) {
+    case ORD_PBFT_PRE_PREPARE:
+        h_raw(&st, m->digest, PBFT_D);
+        h_u64(&st, m->leader_time_ms);
+        h_bytes(&st, m->req_auth, m->req_auth_len);
+        break;
+    case ORD_PBFT_PREPARE:
+    case ORD_PBFT_COMMIT:
+    case ORD_PBFT_CHECKPOINT:
+        h_raw(&st, m->digest, PBFT_D);
+        break;
+    case ORD_PBFT_STATUS:
+        h_u64(&st, m->active);
+        h_u64(&st, m->stable);
+        h_u64(&st, m->commit_upto);
+        break;
+    case ORD_PBFT_CATCHUP:
+        h_u64(&st, m->n_entries);
+        for (uint32_t i = 0; i < m->n_entries; i++) {
+            const struct ord_pbft_entry *e = &m->entries[i];
+            uint8_t d[PBFT_D];
+            ord_pbft_entry_digest(c->epoch, e->leader_time_ms, e->batch,
+                                  e->batch_len, d);
+            h_u64(&st, e->seq);
+            h_raw(&st, d, PBFT_D);
+        }
+        break;
+    default:
+        break;
+    }
+    h_final(&st, out);
+}
+
+void pbft_mac_fill(const struct ord_pbft *p, struct ord_pbft_msg *m)
+{
+    uint8_t d[PBFT_D];
+    msg_digest(&p->cfg, m, d);
+    for (smr_node_id j = 0; j < p->n; j++) {
+        if (j == p->cfg.self)
+            memset(m->mac[j], 0, ORD_PBFT_MAC_BYTES);
+        else
+            tag_of(p->pair_key[j], d, m->mac[j]);
+    }
+}
+
+bool pbft_mac_check(const struct ord_pbft *p, const struct ord_pbft_msg *m)
+{
+    uint8_t d[PBFT_D], want[ORD_PBFT_MAC_BYTES];
+    if (m->from >= p->n || m->from == p->cfg.self)
+        return false;
+    msg_digest(&p->cfg, m, d);
+    tag_of(p->pair_key[m->from], d, want);
+    return sodium_memcmp(want, m->mac[p->cfg.self], sizeof want) == 0;
+}
+
+void ord_pbft_seal(const struct ord_pbft *p, struct ord_pbft_msg *m)
+{
+    m->from = p->cfg.self;
+    pbft_mac_fill(p, m);
+}
+
+/* ------------------------------------------------------------ signatures */
+
+static void h_certs(crypto_generichash_state *st, const struct ord_pbft_cert *c,
+                    uint32_t n, bool views)
+{
+    h_u64(st, n);
+    for (uint32_t i = 0; i < n; i++) {
+        h_u64(st, c[i].seq);
+        if (views)
+            h_u64(st, c[i].view);
+        h_raw(st, c[i].digest, PBFT_D);
+    }
+}
+
+void pbft_vc_digest(const struct ord_pbft_config *c,
+                    const struct ord_pbft_view_change *vc, uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-view-change");
+    h_u64(&st, c->cluster_id);
+    h_u64(&st, c->epoch);
+    h_u64(&st, vc->from);
+    h_u64(&st, vc->view);
+    h_u64(&st, vc->stable);
+    h_certs(&st, vc->ckpts, vc->n_ckpts, false);
+    h_certs(&st, vc->prepared, vc->n_prepared, true);
+    h_certs(&st, vc->preprepared, vc->n_preprepared, true);
+    h_final(&st, out);
+}
+
+void pbft_nv_digest(const struct ord_pbft_config *c,
+                    const struct ord_pbft_new_view *nv, uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-new-view");
+    h_u64(&st, c->cluster_id);
+    h_u64(&st, c->epoch);
+    h_u64(&st, nv->from);
+    h_u64(&st, nv->view);
+    h_u64(&st, nv->n_vcs);
+    for (uint32_t i = 0; i < nv->n_vcs; i++) {
+        uint8_t d[PBFT_D];
+        pbft_vc_digest(c, &nv->vcs[i], d);
+        h_raw(&st, d, PBFT_D);
+        h_raw(&st, nv->vcs[i].sig, ORD_PBFT_SIG_BYTES);
+    }
+    h_u64(&st, nv->ckpt.seq);
+    h_raw(&st, nv->ckpt.digest, PBFT_D);
+    h_certs(&st, nv->chosen, nv->n_chosen, false);
+    h_final(&st, out);
+}
+
+bool pbft_sig_check(const struct ord_pbft *p, smr_node_id signer,
+                    const uint8_t digest[PBFT_D],
+                    const uint8_t sig[ORD_PBFT_SIG_BYTES])
+{
+    if (signer >= p->n)
+        return false;
+    return crypto_sign_verify_detached(sig, digest, PBFT_D,
+                                       p->cfg.public_keys[signer]) == 0;
+}
+
+void ord_pbft_sign_view_change(const struct ord_pbft *p,
+                               struct ord_pbft_view_change *vc)
+{
+    uint8_t d[PBFT_D];
+    pbft_vc_digest(&p->cfg, vc, d);
+    crypto_sign_detached(vc->sig, NULL, d, PBFT_D, p->cfg.secret_key);
+}
+
+void ord_pbft_sign_new_view(const struct ord_pbft *p,
+                            struct ord_pbft_new_view *nv)
+{
+    uint8_t d[PBFT_D];
+    pbft_nv_digest(&p->cfg, nv, d);
+    crypto_sign_detached(nv->sig, NULL, d, PBFT_D, p->cfg.secret_key);
+}

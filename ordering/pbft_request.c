@@ -1,0 +1,391 @@
+/*
+ * pbft_request.c: client requests in the PBFT core (TOCS §4.1, §4.2,
+ * §4.5.1): checking a request's client MAC, the primary's batches and its
+ * window of sequence numbers, the requests a backup waits for (forwarded to
+ * the primary), and the per-request deadline that starts a view change.
+ *
+ * A backup's deadline counts from when a request arrived or the view began,
+ * whichever is later, and ends when the request is *committed*, so a slow
+ * executor cannot depose a correct primary, and a primary that serves other
+ * clients but never this one is deposed all the same.
+ */
+#include "pbft_internal.h"
+
+#include <string.h>
+
+/* ------------------------------------------------- requests: bookkeeping */
+
+static uint32_t req_hash(smr_client_id c, smr_req_id r)
+{
+    uint64_t h = c * 0x9E3779B97F4A7C15ULL ^
+                 (r + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    return (uint32_t)((h ^ (h >> 29)) % PBFT_DEDUPE);
+}
+
+/* Requests committed lately (a lossy table): backups do not wait for them
+ * again, so a late duplicate cannot trigger a view change. */
+static bool recent_has(const struct ord_pbft *p, smr_client_id c, smr_req_id r)
+{
+    const struct pbft_req_key *k = &p->recent[req_hash(c, r)];
+    return k->used && k->client_id == c && k->req_id == r;
+}
+
+/* Requests a primary holds or has proposed in its view and not yet seen
+ * committed (a lossy table): it does not propose them twice. */
+static bool inflight_has(const struct ord_pbft *p, smr_client_id c,
+                         smr_req_id r)
+{
+    const struct pbft_req_key *k = &p->inflight[req_hash(c, r)];
+    return k->used && k->client_id == c && k->req_id == r && k->view == p->view;
+}
+
+static void key_set(struct pbft_req_key *k, smr_client_id c, smr_req_id r,
+                    uint64_t view)
+{
+    k->used = true;
+    k->client_id = c;
+    k->req_id = r;
+    k->view = view;
+}
+
+static int pending_find(const struct ord_pbft *p, smr_client_id c, smr_req_id r)
+{
+    for (uint32_t i = 0; i < p->n_pending; i++)
+        if (p->pending[i].client_id == c && p->pending[i].req_id == r)
+            return (int)i;
+    return -1;
+}
+
+static void pending_remove(struct ord_pbft *p, uint32_t i)
+{
+    smr_buf_free(&p->pending[i].op);
+    p->pending[i] = p->pending[--p->n_pending];
+    memset(&p->pending[p->n_pending], 0, sizeof p->pending[0]);
+}
+
+/* Adds a request (with its client tags) to the pending table. Returns
+ * false when the table is full. */
+static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
+                        const uint8_t *tags)
+{
+    if (pending_find(p, r->client_id, r->req_id) >= 0)
+        return true;
+    if (p->n_pending >= p->cfg.pending_max)
+        return false;
+    if (p->n_pending == p->pending_cap) {
+        uint32_t cap = p->pending_cap ? p->pending_cap * 2 : 64;
+        struct pbft_pending *q = realloc(p->pending, cap * sizeof *q);
+        if (!q)
+            abort();
+        memset(q + p->pending_cap, 0, (cap - p->pending_cap) * sizeof *q);
+        p->pending = q;
+        p->pending_cap = cap;
+    }
+    struct pbft_pending *e = &p->pending[p->n_pending++];
+    e->client_id = r->client_id;
+    e->req_id = r->req_id;
+    e->since_ms = p->now_ms;
+    smr_buf_init(&e->op);
+    pbft_set_buf(&e->op, r->op, r->op_len);
+    memcpy(e->auth, tags, (size_t)p->n * ORD_PBFT_MAC_BYTES);
+    return true;
+}
+
+/* A committed batch: its requests are no longer waited for. */
+void pbft_forget_requests(struct ord_pbft *p, const uint8_t *batch,
+                          uint32_t len)
+{
+    struct smr_batch_iter it;
+    struct smr_request r;
+    if (smr_batch_iter_init(&it, batch, len) != SMR_OK)
+        return;
+    while (smr_batch_next(&it, &r) == SMR_OK) {
+        uint32_t h = req_hash(r.client_id, r.req_id);
+        key_set(&p->recent[h], r.client_id, r.req_id, 0);
+        if (p->inflight[h].used && p->inflight[h].client_id == r.client_id &&
+            p->inflight[h].req_id == r.req_id)
+            p->inflight[h].used = false;
+        if (p->n_pending) {
+            int i = pending_find(p, r.client_id, r.req_id);
+            if (i >= 0)
+                pending_remove(p, (uint32_t)i);
+        }
+    }
+}
+
+void pbft_reject(struct ord_pbft *p, smr_client_id c, smr_req_id r,
+                 enum ord_reject_reason why)
+{
+    struct ord_output *o = pbft_out_push(p, ORD_OUT_REJECT);
+    o->u.reject.client_id = c;
+    o->u.reject.req_id = r;
+    o->u.reject.reason = why;
+    o->u.reject.leader_hint =
+        p->mode == PBFT_ACTIVE ? pbft_primary_of(p, p->view) : ORD_TO_ALL;
+}
+
+/* Sends a request on to `to`, keeping the client's tags. */
+static void forward_request(struct ord_pbft *p, smr_node_id to,
+                            const struct smr_request *r, const uint8_t *tags)
+{
+    struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_REQUEST);
+    uint8_t *op = pbft_alloc(p, r->op_len);
+    if (r->op_len)
+        memcpy(op, r->op, r->op_len);
+    m->client_id = r->client_id;
+    m->req_id = r->req_id;
+    m->op = op;
+    m->op_len = r->op_len;
+    memcpy(m->mac, tags, (size_t)p->n * ORD_PBFT_MAC_BYTES);
+    pbft_send_signed(p, to, 0, m);
+}
+
+/* ------------------------------------------------------- primary: batches */
+
+static void close_open_batch(struct ord_pbft *p)
+{
+    if (p->open_count == 0)
+        return;
+    if (p->ready_len == p->ready_cap) {
+        uint32_t cap = p->ready_cap ? p->ready_cap * 2 : 16;
+        struct pbft_ready *r = calloc(cap, sizeof *r);
+        if (!r)
+            abort();
+        for (uint32_t i = 0; i < p->ready_len; i++)
+            r[i] = p->ready[(p->ready_head + i) % p->ready_cap];
+        free(p->ready);
+        p->ready = r;
+        p->ready_head = 0;
+        p->ready_cap = cap;
+    }
+    uint32_t tail = (p->ready_head + p->ready_len) % p->ready_cap;
+    p->ready[tail].batch = p->open_batch; /* moves ownership */
+    p->ready[tail].auth = p->open_auth;
+    p->ready_len++;
+    smr_buf_init(&p->open_batch);
+    smr_buf_init(&p->open_auth);
+    p->open_count = 0;
+}
+
+static bool window_open(const struct ord_pbft *p)
+{
+    return p->next_seq <= p->stable + p->cfg.window &&
+           p->next_seq < p->base + PBFT_CAP;
+}
+
+static void propose_one(struct ord_pbft *p, const struct pbft_ready *b)
+{
+    smr_seq seq = p->next_seq++;
+    struct pbft_slot *s = pbft_slot_at(p, seq);
+    PBFT_INVARIANT(s != NULL); /* window_open */
+    uint64_t t = p->now_ms > p->last_time_ms ? p->now_ms : p->last_time_ms;
+    p->last_time_ms = t;
+    uint8_t d[PBFT_D];
+    ord_pbft_entry_digest(p->cfg.epoch, t, b->batch.data,
+                          (uint32_t)b->batch.len, d);
+    smr_lsn lsn = pbft_install_preprepare(p, s, p->view, d, t, b->batch.data,
+                                          (uint32_t)b->batch.len, b->auth.data,
+                                          (uint32_t)b->auth.len);
+    struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_PRE_PREPARE);
+    m->seq = seq;
+    memcpy(m->digest, d, PBFT_D);
+    m->leader_time_ms = t;
+    m->batch = s->pp_batch.data;
+    m->batch_len = (uint32_t)s->pp_batch.len;
+    m->req_auth = s->pp_auth.data;
+    m->req_auth_len = (uint32_t)s->pp_auth.len;
+    pbft_send(p, ORD_TO_ALL, lsn, m);
+    pbft_check_prepared(p, s); /* n = 1 */
+}
+
+void pbft_propose(struct ord_pbft *p, bool flush)
+{
+    if (p->mode != PBFT_ACTIVE || pbft_primary_of(p, p->view) != p->cfg.self)
+        return;
+    if (p->next_seq <= p->stable)
+        p->next_seq = p->stable + 1;
+    /* Never a second batch at a seq this view already pre-prepared, nor
+     * over a committed one (rule 3; cannot happen while the view change
+     * is correct, kept as a guard). */
+    for (;;) {
+        const struct pbft_slot *s = pbft_slot_peek(p, p->next_seq);
+        if (!s || !((s->has_pp && s->pp_view == p->view) || s->committed))
+            break;
+        p->next_seq++;
+    }
+    if (flush && p->ready_len == 0 && window_open(p))
+        close_open_batch(p);
+    while (p->ready_len && window_open(p)) {
+        struct pbft_ready *b = &p->ready[p->ready_head];
+        p->queued -= smr_batch_count(b->batch.data, b->batch.len);
+        propose_one(p, b);
+        smr_buf_free(&b->batch);
+        smr_buf_free(&b->auth);
+        p->ready_head = (p->ready_head + 1) % p->ready_cap;
+        p->ready_len--;
+        if (flush && p->ready_len == 0 && window_open(p))
+            close_open_batch(p);
+    }
+}
+
+/* The primary queues a request for the next batch. */
+static void primary_take(struct ord_pbft *p, const struct smr_request *r,
+                         const uint8_t *tags)
+{
+    if (inflight_has(p, r->client_id, r->req_id))
+        return;
+    size_t entry = smr_batch_entry_bytes(r);
+    if (p->queued >= p->cfg.pending_max || entry + 4 > p->cfg.batch_bytes_max) {
+        pbft_reject(p, r->client_id, r->req_id, ORD_REJECT_BUSY);
+        return;
+    }
+    if (p->open_count > 0 &&
+        (p->open_count >= p->cfg.batch_max ||
+         p->open_batch.len + entry > p->cfg.batch_bytes_max))
+        close_open_batch(p);
+    if (p->open_count == 0) {
+        if (smr_batch_begin(&p->open_batch) != SMR_OK)
+            abort();
+        smr_buf_reset(&p->open_auth);
+    }
+    if (smr_batch_add(&p->open_batch, r) != SMR_OK ||
+        smr_buf_append(&p->open_auth, tags,
+                       (size_t)p->n * ORD_PBFT_MAC_BYTES) != SMR_OK)
+        abort(); /* bounded above */
+    p->open_count++;
+    p->queued++;
+    key_set(&p->inflight[req_hash(r->client_id, r->req_id)], r->client_id,
+            r->req_id, p->view);
+    if (p->open_count >= p->cfg.batch_max)
+        pbft_propose(p, false);
+}
+
+/* A primary that loses its view keeps what it queued as pending requests,
+ * to forward to the next primary. */
+void pbft_requeue(struct ord_pbft *p)
+{
+    close_open_batch(p);
+    while (p->ready_len) {
+        struct pbft_ready *b = &p->ready[p->ready_head];
+        struct smr_batch_iter it;
+        struct smr_request r;
+        size_t per = (size_t)p->n * ORD_PBFT_MAC_BYTES;
+        if (smr_batch_iter_init(&it, b->batch.data, b->batch.len) == SMR_OK)
+            for (size_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++)
+                if (!pending_add(p, &r, b->auth.data + k * per))
+                    pbft_reject(p, r.client_id, r.req_id, ORD_REJECT_BUSY);
+        smr_buf_free(&b->batch);
+        smr_buf_free(&b->auth);
+        p->ready_head = (p->ready_head + 1) % p->ready_cap;
+        p->ready_len--;
+    }
+    p->queued = 0;
+}
+
+/* After a new view: the primary takes the pending requests, a backup
+ * forwards them to it. Their deadlines count from the view's start. */
+void pbft_forward_pending(struct ord_pbft *p)
+{
+    smr_node_id primary = pbft_primary_of(p, p->view);
+    if (primary == p->cfg.self) {
+        while (p->n_pending) {
+            struct pbft_pending *e = &p->pending[p->n_pending - 1];
+            struct smr_request r = {e->client_id, e->req_id, e->op.data,
+                                    (uint32_t)e->op.len};
+            primary_take(p, &r, &e->auth[0][0]);
+            pending_remove(p, p->n_pending - 1);
+        }
+        pbft_propose(p, true);
+        return;
+    }
+    for (uint32_t i = 0; i < p->n_pending; i++) {
+        struct pbft_pending *e = &p->pending[i];
+        struct smr_request r = {e->client_id, e->req_id, e->op.data,
+                                (uint32_t)e->op.len};
+        forward_request(p, primary, &r, &e->auth[0][0]);
+    }
+}
+
+void pbft_on_request(struct ord_pbft *p, const struct ord_pbft_msg *m)
+{
+    struct smr_request r = {m->client_id, m->req_id, m->op, m->op_len};
+    if (m->op_len > SMR_OP_BYTES_MAX || (m->op_len && !m->op)) {
+        p->stats.invalid++;
+        return;
+    }
+    if (!pbft_request_check(p, &r, m->mac[p->cfg.self])) {
+        p->stats.bad_mac++;
+        return;
+    }
+    bool primary = pbft_primary_of(p, p->view) == p->cfg.self;
+    if (primary && p->mode == PBFT_ACTIVE) {
+        primary_take(p, &r, &m->mac[0][0]);
+        return;
+    }
+    if (recent_has(p, r.client_id, r.req_id))
+        return; /* committed already: the executor answers a retry */
+    if (!pending_add(p, &r, &m->mac[0][0])) {
+        pbft_reject(p, r.client_id, r.req_id, ORD_REJECT_BUSY);
+        return;
+    }
+    if (p->mode == PBFT_ACTIVE && m->from == ORD_PBFT_FROM_CLIENT)
+        forward_request(p, pbft_primary_of(p, p->view), &r, &m->mac[0][0]);
+    pbft_arm_view_timer(p);
+}
+
+/* ------------------------------------------------------ view timer */
+
+uint64_t pbft_view_timeout(const struct ord_pbft *p)
+{
+    uint32_t shift = p->backoff < p->cfg.view_backoff_max
+                         ? p->backoff
+                         : p->cfg.view_backoff_max;
+    return p->cfg.view_timeout_ms << shift;
+}
+
+/* When the oldest request waiting here must be committed by: T after it
+ * arrived or after the view began, whichever is later. */
+static uint64_t request_deadline(const struct ord_pbft *p)
+{
+    uint64_t oldest = UINT64_MAX;
+    for (uint32_t i = 0; i < p->n_pending; i++)
+        if (p->pending[i].since_ms < oldest)
+            oldest = p->pending[i].since_ms;
+    if (oldest < p->view_since_ms)
+        oldest = p->view_since_ms;
+    return oldest + pbft_view_timeout(p);
+}
+
+void pbft_arm_view_timer(struct ord_pbft *p)
+{
+    if (p->view_timer_armed)
+        return;
+    uint64_t after = pbft_view_timeout(p);
+    if (p->mode == PBFT_ACTIVE) {
+        if (p->n_pending == 0)
+            return;
+        uint64_t at = request_deadline(p);
+        after = at > p->now_ms ? at - p->now_ms : 1;
+    }
+    p->view_timer_armed = true;
+    pbft_set_timer(p, ORD_PBFT_TIMER_VIEW, ++p->view_gen, after);
+}
+
+void pbft_on_view_deadline(struct ord_pbft *p)
+{
+    p->view_timer_armed = false;
+    if (p->mode == PBFT_CHANGING) {
+        pbft_on_view_timer(p);
+        return;
+    }
+    if (p->n_pending == 0)
+        return;
+    if (p->now_ms >= request_deadline(p)) {
+        /* A request waited T without committing: the primary is faulty or
+         * slow (TOCS §4.5.1). "Committed", not "executed": a slow executor
+         * cannot depose a correct primary. */
+        pbft_start_view_change(p, p->view + 1);
+        return;
+    }
+    pbft_arm_view_timer(p);
+}
