@@ -67,7 +67,7 @@ static void on_reply(void *arg, smr_client_id client, smr_req_id req,
 
 static void subscribe(struct glue_executor *x)
 {
-    struct wire_subscribe s = {x->consumer_id, x->engine->executed_seq + 1,
+    struct wire_subscribe s = {x->consumer_id, exe_next_seq(x->engine),
                                CREDIT};
     x->granted_from = s.from_seq;
     x->subscribed_ms = x->last_progress_ms = glue_mono_ms();
@@ -77,7 +77,7 @@ static void subscribe(struct glue_executor *x)
 
 static int checkpoint(struct glue_executor *x)
 {
-    smr_seq seq = x->engine->executed_seq;
+    smr_seq seq = x->engine->accepted_seq; /* the snapshot waits for it */
     if (x->cfg.checkpoint_interval == 0 ||
         seq % x->cfg.checkpoint_interval != 0)
         return SMR_OK;
@@ -107,9 +107,9 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     struct smr_committed c;
     if (wire_decode_committed(f, len, &c) != SMR_OK)
         return SMR_OK; /* dropped: the cursor did not move, we resubscribe */
-    if (c.seq <= x->engine->executed_seq)
+    if (c.seq < exe_next_seq(x->engine))
         return SMR_OK; /* at-least-once: already have it */
-    if (c.seq != x->engine->executed_seq + 1) {
+    if (c.seq != exe_next_seq(x->engine)) {
         subscribe(x); /* a gap: ask again from our cursor */
         return SMR_OK;
     }
@@ -120,7 +120,7 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     rc = checkpoint(x);
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
-    smr_seq next = x->engine->executed_seq + 1;
+    smr_seq next = exe_next_seq(x->engine);
     if (rc == SMR_OK &&
         (next >= x->granted_from + CREDIT / 2 ||
          (next > x->granted_from &&
@@ -158,6 +158,8 @@ int glue_executor_run(struct glue_executor *x)
                         zmq_msg_recv(&msg, x->sock, ZMQ_DONTWAIT) >= 0;
              i++)
             rc = on_frame(x, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        if (rc == SMR_OK)
+            rc = exe_barrier(x->engine); /* replies of the burst leave */
         if (glue_mono_ms() - x->last_progress_ms > STALL_MS)
             subscribe(x); /* idle or stuck: same cursor resumes the stream */
     }
@@ -228,10 +230,10 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     x->zctx = zmq_ctx_new();
     rc = open_store(x, err, err_len);
     if (rc == SMR_OK)
-        rc = exe_kv_app_new(&x->app);
+        rc = exe_app_new(cfg->app, &x->app);
     if (rc == SMR_OK)
-        rc = exe_seq_engine_new(x->app, cfg->session_ttl_ms, on_reply, x,
-                                &x->engine);
+        rc = exe_engine_new(cfg->executor, cfg->workers, x->app,
+                            cfg->session_ttl_ms, on_reply, x, &x->engine);
     if (rc == SMR_OK)
         rc = restore(x, err, err_len);
     if (rc == SMR_OK) {
