@@ -197,6 +197,19 @@ void exe_sethash_remove(struct exe_sethash *h,
     h->count--;
 }
 
+void exe_sethash_merge(struct exe_sethash *dst, const struct exe_sethash *src)
+{
+    uint64_t carry = 0;
+    for (int i = 0; i < EXE_SETHASH_LIMBS; i++) {
+        uint64_t s = dst->limb[i] + src->limb[i];
+        uint64_t c1 = s < src->limb[i];
+        uint64_t s2 = s + carry;
+        carry = c1 | (s2 < s);
+        dst->limb[i] = s2;
+    }
+    dst->count += src->count;
+}
+
 void exe_sethash_final(const struct exe_sethash *h, const char *domain,
                        uint8_t out[SMR_DIGEST_BYTES])
 {

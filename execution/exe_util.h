@@ -165,6 +165,8 @@ void exe_sethash_add(struct exe_sethash *h,
                      const uint8_t elem[SMR_DIGEST_BYTES]);
 void exe_sethash_remove(struct exe_sethash *h,
                         const uint8_t elem[SMR_DIGEST_BYTES]);
+/* dst += src: the hash of the union of two disjoint multisets. */
+void exe_sethash_merge(struct exe_sethash *dst, const struct exe_sethash *src);
 /* BLAKE2b-256 over `domain`, the sum and the count. */
 void exe_sethash_final(const struct exe_sethash *h, const char *domain,
                        uint8_t out[SMR_DIGEST_BYTES]);

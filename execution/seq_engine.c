@@ -4,13 +4,15 @@
  *
  * For each entry: expire sessions by the entry's log time, validate the
  * whole batch (a malformed batch is a no-op entry on every replica, so
- * nothing is applied before it is known to parse), then for each request
- * consult the session table (session.h): NEW requests go through the app and
- * their reply is recorded, RETRY requests are answered from the table and
- * STALE ones dropped. Snapshot, restore and digest use the engine state
- * framing shared with the other engines (session.h).
+ * nothing is applied before it is known to parse), then run each request
+ * through the step every engine shares (run.h): the session table sends
+ * NEW requests through the app and records their reply, answers RETRY
+ * requests from the table and drops STALE ones. Snapshot, restore and
+ * digest use the engine state framing shared with the other engines
+ * (session.h).
  */
 #include "exe.h"
+#include "run.h"
 #include "session.h"
 
 #include <assert.h>
@@ -37,49 +39,29 @@ static void deliver(struct exe_engine *e, const struct smr_request *r,
                     reply_len, from_session);
 }
 
-/* Applies one NEW request and records its reply. A failure here stops the
- * executor (exe.h): the app or the table is out of resources. */
-static int apply_new(struct seq_engine *se, const struct smr_committed *c,
-                     const struct smr_request *r)
-{
-    struct exe_app *app = se->base.app;
-    smr_buf_reset(&se->reply);
-    int rc = app->ops->apply(app, r->op, r->op_len, c->seq, c->leader_time_ms,
-                             &se->reply);
-    if (rc)
-        return rc;
-    if (se->reply.len > EXE_REPLY_BYTES_MAX)
-        return SMR_ETOOBIG; /* the app broke its contract */
-    rc = exe_sessions_record(se->sessions, r->client_id, r->req_id,
-                             c->leader_time_ms, se->reply.data,
-                             (uint32_t)se->reply.len);
-    if (rc)
-        return rc;
-    se->base.commands_applied++;
-    deliver(&se->base, r, c->seq, se->reply.data, (uint32_t)se->reply.len,
-            false);
-    return SMR_OK;
-}
-
+/* A failure here stops the executor (exe.h): the app or the table is out
+ * of resources. */
 static int execute_one(struct seq_engine *se, const struct smr_committed *c,
                        const struct smr_request *r)
 {
-    const uint8_t *reply = NULL;
-    uint32_t reply_len = 0;
-    switch (exe_sessions_admit(se->sessions, r->client_id, r->req_id,
-                               c->leader_time_ms, &reply, &reply_len)) {
+    struct exe_run_result res =
+        exe_run_request(se->base.app, se->sessions, NULL, r, c->seq,
+                        c->leader_time_ms, NULL, &se->reply);
+    if (res.rc)
+        return res.rc;
+    switch (res.verdict) {
     case EXE_SESSION_NEW:
-        return apply_new(se, c, r);
+        se->base.commands_applied++;
+        break;
     case EXE_SESSION_RETRY:
-        se->base.commands_deduplicated++;
-        deliver(&se->base, r, c->seq, reply, reply_len, true);
-        return SMR_OK;
     case EXE_SESSION_STALE:
         se->base.commands_deduplicated++;
-        return SMR_OK;
+        break;
     }
-    assert(!"unreachable");
-    return SMR_EINVAL;
+    if (res.verdict != EXE_SESSION_STALE)
+        deliver(&se->base, r, c->seq, se->reply.data, (uint32_t)se->reply.len,
+                res.verdict == EXE_SESSION_RETRY);
+    return SMR_OK;
 }
 
 /* On a resource failure mid-batch the entry is partly applied and
@@ -94,11 +76,11 @@ static int seq_execute(struct exe_engine *e, const struct smr_committed *c)
     assert(c->batch || c->batch_len == 0);
     exe_sessions_expire(se->sessions, c->leader_time_ms);
     if (c->batch_len == 0) { /* the no-op entry */
-        e->executed_seq = c->seq;
+        e->executed_seq = e->accepted_seq = c->seq;
         return SMR_OK;
     }
     if (smr_batch_validate(c->batch, c->batch_len) != SMR_OK) {
-        e->executed_seq = c->seq;
+        e->executed_seq = e->accepted_seq = c->seq;
         return SMR_EMALFORMED;
     }
     rc = smr_batch_iter_init(&it, c->batch, c->batch_len);
@@ -109,7 +91,25 @@ static int seq_execute(struct exe_engine *e, const struct smr_committed *c)
             return rc;
     }
     assert(rc == SMR_ENOTFOUND);
-    e->executed_seq = c->seq;
+    e->executed_seq = e->accepted_seq = c->seq;
+    return SMR_OK;
+}
+
+/* A partial order must be linearized before it reaches this engine: it
+ * applies in sequence order and knows nothing of dependencies. */
+static int seq_execute_deps(struct exe_engine *e, const struct smr_committed *c,
+                            const smr_seq *deps, uint32_t n_deps)
+{
+    (void)deps;
+    if (n_deps > 0)
+        return SMR_EINVAL;
+    return seq_execute(e, c);
+}
+
+/* Every command has finished when execute() returns. */
+static int seq_barrier(struct exe_engine *e)
+{
+    (void)e;
     return SMR_OK;
 }
 
@@ -131,7 +131,7 @@ static int seq_restore(struct exe_engine *e, const uint8_t *data, size_t len)
         return rc;
     exe_sessions_destroy(&se->sessions);
     se->sessions = sessions;
-    e->executed_seq = seq;
+    e->executed_seq = e->accepted_seq = seq;
     return SMR_OK;
 }
 
@@ -157,6 +157,9 @@ static const struct exe_engine_ops seq_ops = {
     .snapshot = seq_snapshot,
     .restore = seq_restore,
     .digest = seq_digest,
+    .execute_deps = seq_execute_deps,
+    .barrier = seq_barrier,
+    .drain = seq_barrier,
 };
 
 int exe_seq_engine_new(struct exe_app *app, uint64_t session_ttl_ms,

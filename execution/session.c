@@ -334,6 +334,14 @@ size_t exe_sessions_count(const struct exe_sessions *s)
     return s->table.count;
 }
 
+bool exe_sessions_oldest_ms(const struct exe_sessions *s, uint64_t *ms)
+{
+    if (s->heap_len == 0)
+        return false;
+    *ms = s->heap[0]->last_seen_ms;
+    return true;
+}
+
 void exe_sessions_digest(const struct exe_sessions *s,
                          uint8_t out[SMR_DIGEST_BYTES])
 {

@@ -71,6 +71,9 @@ int exe_sessions_record(struct exe_sessions *s, smr_client_id client_id,
 size_t exe_sessions_expire(struct exe_sessions *s, uint64_t now_ms);
 
 size_t exe_sessions_count(const struct exe_sessions *s);
+/* The smallest last_seen_ms of any session (the next to expire); false
+ * when the table is empty. */
+bool exe_sessions_oldest_ms(const struct exe_sessions *s, uint64_t *ms);
 /* BLAKE2b-256 over the set hash of the sessions. */
 void exe_sessions_digest(const struct exe_sessions *s,
                          uint8_t out[SMR_DIGEST_BYTES]);

@@ -21,6 +21,7 @@
  */
 #include "config.h"
 #include "contract.h"
+#include "exe.h"
 
 #include <cyaml/cyaml.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ void glue_config_defaults(struct glue_config *c)
     memset(c, 0, sizeof(*c));
     snprintf(c->protocol, sizeof(c->protocol), "paxos");
     snprintf(c->executor, sizeof(c->executor), "sequential");
+    c->workers = 2;
     snprintf(c->app, sizeof(c->app), "kv");
     c->storage_engine = GLUE_STORAGE_ROCKSDB;
     c->storage_sync = true;
@@ -287,6 +289,16 @@ static int check_batch(const struct glue_config *c, char *err, size_t err_len)
     return SMR_OK;
 }
 
+/* Checked whatever the executor: a config stays valid when it switches. */
+static int check_workers(const struct glue_config *c, char *err,
+                         size_t err_len)
+{
+    if (c->workers < 1 || c->workers > EXE_PAR_WORKERS_MAX)
+        REFUSE("workers: must be 1 to %d, got %u", EXE_PAR_WORKERS_MAX,
+               c->workers);
+    return SMR_OK;
+}
+
 int glue_config_check(const struct glue_config *c, char *err, size_t err_len)
 {
     int rc = check_replicas(c, err, err_len);
@@ -305,6 +317,8 @@ int glue_config_check(const struct glue_config *c, char *err, size_t err_len)
         rc = check_timeouts(c, err, err_len);
     if (rc == SMR_OK)
         rc = check_batch(c, err, err_len);
+    if (rc == SMR_OK)
+        rc = check_workers(c, err, err_len);
     return rc;
 }
 
@@ -335,6 +349,7 @@ struct raw_config {
     char *cluster_id;
     char *protocol;
     char *executor;
+    char *workers;
     char *app;
     struct raw_replica *replicas;
     unsigned replicas_count;
@@ -381,6 +396,7 @@ static const cyaml_schema_field_t top_fields[] = {
     TEXT("cluster_id", REQUIRED, struct raw_config, cluster_id),
     TEXT("protocol", OPTIONAL, struct raw_config, protocol),
     TEXT("executor", OPTIONAL, struct raw_config, executor),
+    TEXT("workers", OPTIONAL, struct raw_config, workers),
     TEXT("app", OPTIONAL, struct raw_config, app),
     CYAML_FIELD_SEQUENCE("replicas", CYAML_FLAG_POINTER, struct raw_config,
                          replicas, &replica_schema, 0, SMR_NODES_MAX),
@@ -787,6 +803,8 @@ static int convert(const struct raw_config *r, struct glue_config *c, char *err,
                                sizeof(c->protocol), err, err_len));
     OPT(r->executor, copy_name(GLUE_MODULE_EXECUTOR, r->executor, c->executor,
                                sizeof(c->executor), err, err_len));
+    OPT(r->workers,
+        parse_u32("workers", r->workers, &c->workers, err, err_len));
     OPT(r->app, copy_name(GLUE_MODULE_APP, r->app, c->app, sizeof(c->app), err,
                           err_len));
     if (rc == SMR_OK)

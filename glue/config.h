@@ -6,8 +6,9 @@
  *
  *   cluster_id: 1
  *   protocol: paxos            # paxos (pbft later)
- *   executor: sequential       # sequential (parallel later)
- *   app: kv
+ *   executor: sequential       # sequential | parallel
+ *   workers: 2                 # parallel executor threads (1 to 64)
+ *   app: kv                    # kv | bank | work
  *   replicas:
  *     - id: 0
  *       peer: tcp://127.0.0.1:7100     # replica-to-replica messages
@@ -58,6 +59,7 @@ struct glue_config {
     uint64_t cluster_id;
     char protocol[32];
     char executor[32];
+    uint32_t workers; /* threads of the parallel executor */
     char app[32];
     uint32_t n_replicas;
     struct glue_replica_config replicas[SMR_NODES_MAX];
@@ -90,7 +92,8 @@ int glue_config_load(const char *path, struct glue_config *out, char *err,
 /* Validates a config filled in code (glue_config_load calls it too):
  * replica ids 0..n-1 each exactly once, endpoints well-formed and distinct,
  * known protocol/executor/app/engine names, positive timeouts, election
- * timeout at least twice the heartbeat, bounds on batch and window. */
+ * timeout at least twice the heartbeat, bounds on batch and window,
+ * workers 1 to 64. */
 int glue_config_check(const struct glue_config *c, char *err, size_t err_len);
 
 /* The composition check: builds each module's contract from the config and
@@ -99,7 +102,7 @@ int glue_config_check(const struct glue_config *c, char *err, size_t err_len);
  *   "storage.sync is false but protocol paxos requires durable votes (a
  *    vote must be on disk before it leaves the replica): set sync: true, or
  *    allow unsafe storage for a benchmark".
- * Rules no config can reach yet (a parallel executor, a Byzantine protocol)
+ * Rules no config can reach yet (a Byzantine or partial-order protocol)
  * are exercised through glue_contract_compose() (contract.h). Returns
  * SMR_ECONTRACT. `allow_unsafe_storage` accepts sync: false and the memory
  * engine (benchmarks that measure the network path alone, tests). */

@@ -71,18 +71,23 @@ static const struct protocol_row protocols[] = {
     {"paxos", paxos_contract},
 };
 
-/* One line per executor engine; the parallel engine will be
- * {"parallel", .needs_conflict_keys = true, .trusts_one_stream = true,
- *  .needs_total_order = true}. */
+/* One line per executor engine (execution/exe.h, exe_engine_new). The
+ * parallel engine accepts a partial order: it honours each entry's explicit
+ * dependencies as well as its conflict keys. */
 static const struct glue_executor_info executors[] = {
     {"sequential", .needs_conflict_keys = false, .trusts_one_stream = true,
      .needs_total_order = true},
+    {"parallel", .needs_conflict_keys = true, .trusts_one_stream = true,
+     .needs_total_order = false},
 };
 
-/* One line per app; must agree with its exe_app_ops.has_conflict_keys
- * (the KV app, exe_kv_app_new, computes key sets from its commands). */
+/* One line per app (execution/exe.h, exe_app_new); the flag must agree with
+ * its exe_app_ops.has_conflict_keys, which tests/unit/test_config.c checks
+ * for every row. */
 static const struct glue_app_info apps[] = {
     {"kv", .has_conflict_keys = true},
+    {"bank", .has_conflict_keys = true},
+    {"work", .has_conflict_keys = true},
 };
 
 /* Indexed by enum glue_storage_engine. */
@@ -327,11 +332,12 @@ static bool rule_total_order(const struct glue_composition *k,
                              bool allow_unsafe, char *err, size_t err_len)
 {
     (void)allow_unsafe;
-    if (!k->executor.needs_total_order || k->ord.total_order)
+    if (!k->executor.needs_total_order || k->ord.total_order || k->linearized)
         return false;
     snprintf(err, err_len,
              "executor %s needs a totally ordered stream but "
-             "protocol %s provides only a partial order",
+             "protocol %s provides only a partial order: linearize it first, "
+             "or use executor parallel, which honours the dependencies",
              k->executor.name, k->ord.protocol);
     return true;
 }
@@ -386,10 +392,13 @@ int glue_contract_describe(const struct glue_config *c, char *out,
     const char *sync = !k.storage.persistent ? " (volatile)"
                        : k.storage.sync      ? ", fsync on"
                                              : ", fsync off (unsafe)";
+    char workers[32] = "";
+    if (k.executor.needs_conflict_keys)
+        snprintf(workers, sizeof(workers), " (%u workers)", c->workers);
     int n = snprintf(out, out_len,
-                     "%s (f=%u %s, n=%u%s) → %s executor → %s; storage %s%s",
+                     "%s (f=%u %s, n=%u%s) → %s executor%s → %s; storage %s%s",
                      k.ord.protocol, k.ord.faults_tolerated, fault_word(&k.ord),
-                     k.n_replicas, note, k.executor.name, k.app.name,
+                     k.n_replicas, note, k.executor.name, workers, k.app.name,
                      k.storage.engine, sync);
     return n >= 0 && (size_t)n < out_len ? SMR_OK : SMR_ETOOBIG;
 }

@@ -8,7 +8,7 @@
  * against these tables; glue_contract_check() turns a valid config into a
  * struct glue_composition (the facts) and runs the rules over it.
  * glue_contract_compose() is exposed so tests can exercise rules that no
- * config can reach yet (a parallel executor, a Byzantine protocol).
+ * config can reach yet (a Byzantine or partial-order protocol).
  */
 #ifndef STRATA_GLUE_CONTRACT_H
 #define STRATA_GLUE_CONTRACT_H
@@ -51,6 +51,9 @@ struct glue_composition {
     struct glue_executor_info executor;
     struct glue_app_info app;
     struct glue_storage_info storage;
+    /* A stage orders a partial-order stream totally before the executor
+     * (no config sets it yet: no partial-order protocol exists). */
+    bool linearized;
 };
 
 /* SMR_OK when `name` is a known module of `kind`; otherwise SMR_ECONFIG and

@@ -100,7 +100,7 @@ static void on_reply(void *arg, smr_client_id client, smr_req_id req,
 
 static void subscribe(struct glue_executor *x)
 {
-    struct wire_subscribe s = {x->consumer_id, x->engine->executed_seq + 1,
+    struct wire_subscribe s = {x->consumer_id, exe_next_seq(x->engine),
                                CREDIT};
     x->granted_from = s.from_seq;
     x->subscribed_ms = x->last_progress_ms = mono_ms(x);
@@ -110,7 +110,7 @@ static void subscribe(struct glue_executor *x)
 
 static int checkpoint(struct glue_executor *x)
 {
-    smr_seq seq = x->engine->executed_seq;
+    smr_seq seq = x->engine->accepted_seq; /* the snapshot waits for it */
     if (x->cfg.checkpoint_interval == 0 ||
         seq % x->cfg.checkpoint_interval != 0)
         return SMR_OK;
@@ -140,7 +140,7 @@ static void keep_ahead(struct glue_executor *x, smr_seq seq, const uint8_t *f,
                        size_t len)
 {
     uint32_t slot = (uint32_t)(seq % AHEAD_MAX);
-    if (seq - x->engine->executed_seq > AHEAD_MAX ||
+    if (seq - exe_next_seq(x->engine) >= AHEAD_MAX ||
         x->ahead_seq[slot] == seq ||
         x->ahead_bytes - x->ahead[slot].len + len > AHEAD_BYTES_MAX)
         return;
@@ -173,14 +173,14 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     struct smr_committed c;
     if (wire_decode_committed(f, len, &c) != SMR_OK)
         return SMR_OK; /* dropped: the cursor did not move, we resubscribe */
-    if (c.seq <= x->engine->executed_seq)
+    if (c.seq < exe_next_seq(x->engine))
         return SMR_OK; /* at-least-once: already have it */
-    if (c.seq != x->engine->executed_seq + 1) {
+    if (c.seq != exe_next_seq(x->engine)) {
         /* A gap: keep this entry and ask again from our cursor, once (the
          * entries in flight behind the lost one would each ask otherwise,
          * and every request restarts the stream at the cursor). */
         keep_ahead(x, c.seq, f, len);
-        if (x->granted_from != x->engine->executed_seq + 1 ||
+        if (x->granted_from != exe_next_seq(x->engine) ||
             mono_ms(x) - x->subscribed_ms >= GAP_MS)
             subscribe(x);
         return SMR_OK;
@@ -188,7 +188,7 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     int rc = apply(x, &c);
     /* Then whatever was waiting behind it. */
     for (;;) {
-        smr_seq next = x->engine->executed_seq + 1;
+        smr_seq next = exe_next_seq(x->engine);
         uint32_t slot = (uint32_t)(next % AHEAD_MAX);
         if (rc != SMR_OK || x->ahead_seq[slot] != next)
             break;
@@ -201,7 +201,7 @@ static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
     }
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
-    smr_seq next = x->engine->executed_seq + 1;
+    smr_seq next = exe_next_seq(x->engine);
     if (rc == SMR_OK &&
         (next >= x->granted_from + CREDIT / 2 ||
          (next > x->granted_from &&
@@ -230,6 +230,11 @@ int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
 void glue_executor_start(struct glue_executor *x)
 {
     subscribe(x);
+}
+
+int glue_executor_end_burst(struct glue_executor *x)
+{
+    return exe_barrier(x->engine); /* a parallel engine's replies leave */
 }
 
 /* Idle or stuck (a lost frame, a restarted replica): the same cursor
@@ -282,6 +287,8 @@ int glue_executor_run(struct glue_executor *x)
              i++)
             rc = glue_executor_on_frame(x, zmq_msg_data(&msg),
                                         zmq_msg_size(&msg));
+        if (rc == SMR_OK)
+            rc = glue_executor_end_burst(x);
         glue_executor_tick(x);
     }
     zmq_msg_close(&msg);
@@ -362,10 +369,10 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
                      (x->opt.io ? 0 : (uint64_t)getpid());
     rc = open_store(x, err, err_len);
     if (rc == SMR_OK)
-        rc = exe_kv_app_new(&x->app);
+        rc = exe_app_new(cfg->app, &x->app);
     if (rc == SMR_OK)
-        rc = exe_seq_engine_new(x->app, cfg->session_ttl_ms, on_reply, x,
-                                &x->engine);
+        rc = exe_engine_new(cfg->executor, cfg->workers, x->app,
+                            cfg->session_ttl_ms, on_reply, x, &x->engine);
     if (rc == SMR_OK)
         rc = restore(x, err, err_len);
     if (rc == SMR_OK && !x->opt.io) {

@@ -66,12 +66,15 @@ smr_seq glue_executor_executed(const struct glue_executor *x);
 
 /* The driver, free of I/O (detached mode; glue_executor_run uses it too).
  * start: the first SUBSCRIBE. on_frame: one frame from the replica (bad
- * frames are dropped). tick: call when next_timeout_ms has passed; a
- * cursor that has not moved for a while resubscribes. Each returns SMR_OK
- * or a fatal error: the executor must stop. */
+ * frames are dropped). end_burst: after the frames that arrived together;
+ * waits for the engine's commands to finish, so their replies leave. tick:
+ * call when next_timeout_ms has passed; a cursor that has not moved for a
+ * while resubscribes. Those returning int give SMR_OK or a fatal error:
+ * the executor must stop. */
 void glue_executor_start(struct glue_executor *x);
 int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
                            size_t len);
+int glue_executor_end_burst(struct glue_executor *x);
 void glue_executor_tick(struct glue_executor *x);
 long glue_executor_next_timeout_ms(const struct glue_executor *x, long cap_ms);
 

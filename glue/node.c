@@ -215,7 +215,7 @@ static int out_persist(struct glue_node *n, const struct ord_output *o)
 
 static int checkpoint_if_due(struct glue_node *n)
 {
-    smr_seq seq = n->engine->executed_seq;
+    smr_seq seq = n->engine->accepted_seq; /* the snapshot waits for it */
     if (n->cfg.checkpoint_interval == 0 ||
         seq % n->cfg.checkpoint_interval != 0)
         return SMR_OK;
@@ -247,12 +247,12 @@ static int out_commit(struct glue_node *n, const struct smr_committed *c)
 {
     if (!n->engine)
         return SMR_OK; /* a separate executor reads the stream */
-    if (c->seq <= n->engine->executed_seq)
+    if (c->seq < exe_next_seq(n->engine))
         return SMR_OK; /* already applied (restored from a snapshot) */
-    if (c->seq != n->engine->executed_seq + 1) {
+    if (c->seq != exe_next_seq(n->engine)) {
         node_log(n, "committed stream gap: got %llu after %llu",
                  (unsigned long long)c->seq,
-                 (unsigned long long)n->engine->executed_seq);
+                 (unsigned long long)n->engine->accepted_seq);
         return SMR_ECORRUPT;
     }
     int rc = glue_node_execute(n, c);
@@ -451,8 +451,10 @@ static int make_durable(struct glue_node *n)
 
 int glue_node_end_burst(struct glue_node *n, bool any)
 {
-    int rc = SMR_OK;
-    if (any) {
+    /* A parallel engine's replies leave once its commands finish: for the
+     * entries the burst committed, and for those its group commit did. */
+    int rc = n->engine ? exe_barrier(n->engine) : SMR_OK;
+    if (rc == SMR_OK && any) {
         struct ord_event ev = {.type = ORD_EV_FLUSH};
         rc = glue_node_step(n, &ev);
     }
@@ -460,6 +462,8 @@ int glue_node_end_burst(struct glue_node *n, bool any)
         rc = fire_timers(n);
     if (rc == SMR_OK)
         rc = make_durable(n);
+    if (rc == SMR_OK && n->engine)
+        rc = exe_barrier(n->engine);
     return rc;
 }
 

@@ -109,6 +109,8 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
             SET_ERR("recovery: replaying committed entry %llu: %s",
                     (unsigned long long)s, smr_strerror(rc));
     }
+    if (rc == SMR_OK)
+        rc = exe_barrier(n->engine); /* replies of the replay stay here */
     n->replaying = false;
     smr_buf_free(&b);
     return rc;
@@ -213,10 +215,11 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
     n->stream_on = !embedded;
     if (rc == SMR_OK && embedded)
-        rc = exe_kv_app_new(&n->app);
+        rc = exe_app_new(n->cfg.app, &n->app);
     if (rc == SMR_OK && embedded)
-        rc = exe_seq_engine_new(n->app, n->cfg.session_ttl_ms,
-                                glue_node_on_reply, n, &n->engine);
+        rc = exe_engine_new(n->cfg.executor, n->cfg.workers, n->app,
+                            n->cfg.session_ttl_ms, glue_node_on_reply, n,
+                            &n->engine);
     if (rc != SMR_OK) {
         SET_ERR("cannot create the replica: %s", smr_strerror(rc));
         return rc;

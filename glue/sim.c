@@ -528,6 +528,8 @@ static void exec_deliver(struct sim *s, struct frame *f)
     if (!ex->up || f->tag != ex->incarnation)
         return; /* that connection is gone */
     int rc = glue_executor_on_frame(ex->x, f->data, f->len);
+    if (rc == SMR_OK)
+        rc = glue_executor_end_burst(ex->x);
     if (rc == SMR_EFSYNC)
         exec_down(s, ex, "fsync error: the executor stops");
     else if (rc != SMR_OK)

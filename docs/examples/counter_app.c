@@ -23,6 +23,12 @@
  * those bytes: O(state), which is fine for a small state; the KV app keeps
  * an incremental set hash instead.
  *
+ * Under the parallel engine, apply runs on several threads at once for
+ * commands on different names. Those commands commute (their order does
+ * not change the result), but inserting a name moves the others in the
+ * array, so one mutex serializes apply: correct, though it gains no
+ * parallelism. The KV app shards its table instead (execution/store.h).
+ *
  * Uses only exe.h and smr.h:
  *   cc -std=c11 -Wall -Wextra -Werror -I glue/smr -I execution \
  *      -c docs/examples/counter_app.c
@@ -32,6 +38,7 @@
  */
 #include "exe.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +73,7 @@ struct counter {
 
 struct counter_app {
     struct exe_app base; /* first member: a struct exe_app * points here */
+    pthread_mutex_t lock; /* apply may run on several threads at once */
     uint32_t n;
     struct counter c[COUNTERS_MAX];      /* sorted by name */
     uint8_t scratch[SNAPSHOT_BYTES_MAX]; /* digest() serializes here */
@@ -148,21 +156,13 @@ static int reply_value(struct smr_buf *reply, enum counter_status status,
     return smr_buf_append(reply, b, status == COUNTER_OK ? REPLY_BYTES : 1);
 }
 
-static int counter_apply(struct exe_app *app, const uint8_t *op,
-                         uint32_t op_len, smr_seq seq, uint64_t time_ms,
-                         struct smr_buf *reply)
+/* Under a->lock. */
+static int apply_locked(struct counter_app *a, const struct counter_cmd *cmd,
+                        uint64_t time_ms, struct smr_buf *reply)
 {
-    struct counter_app *a = counter_of(app);
-    struct counter_cmd cmd;
     bool found;
-    (void)seq;
-    int rc = smr_buf_reserve(reply, REPLY_BYTES);
-    if (rc != SMR_OK)
-        return rc; /* a resource failure: the executor stops */
-    if (!parse(op, op_len, &cmd))
-        return reply_value(reply, COUNTER_BAD_COMMAND, 0); /* not an error */
-    uint32_t i = find(a, cmd.name, cmd.name_len, &found);
-    if (cmd.opcode == COUNTER_OP_GET)
+    uint32_t i = find(a, cmd->name, cmd->name_len, &found);
+    if (cmd->opcode == COUNTER_OP_GET)
         return reply_value(reply, COUNTER_OK, found ? a->c[i].value : 0);
     if (!found) {
         if (a->n == COUNTERS_MAX)
@@ -170,12 +170,30 @@ static int counter_apply(struct exe_app *app, const uint8_t *op,
         memmove(&a->c[i + 1], &a->c[i], (a->n - i) * sizeof a->c[0]);
         a->n++;
         memset(&a->c[i], 0, sizeof a->c[i]);
-        a->c[i].name_len = cmd.name_len;
-        memcpy(a->c[i].name, cmd.name, cmd.name_len);
+        a->c[i].name_len = cmd->name_len;
+        memcpy(a->c[i].name, cmd->name, cmd->name_len);
     }
-    a->c[i].value += cmd.delta;  /* wraps modulo 2^64, the same everywhere */
+    a->c[i].value += cmd->delta;  /* wraps modulo 2^64, the same everywhere */
     a->c[i].updated_ms = time_ms; /* leader time from the log, not a clock */
     return reply_value(reply, COUNTER_OK, a->c[i].value);
+}
+
+static int counter_apply(struct exe_app *app, const uint8_t *op,
+                         uint32_t op_len, smr_seq seq, uint64_t time_ms,
+                         struct smr_buf *reply)
+{
+    struct counter_app *a = counter_of(app);
+    struct counter_cmd cmd;
+    (void)seq;
+    int rc = smr_buf_reserve(reply, REPLY_BYTES);
+    if (rc != SMR_OK)
+        return rc; /* a resource failure: the executor stops */
+    if (!parse(op, op_len, &cmd))
+        return reply_value(reply, COUNTER_BAD_COMMAND, 0); /* not an error */
+    pthread_mutex_lock(&a->lock);
+    rc = apply_locked(a, &cmd, time_ms, reply);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
 }
 
 /* Both commands read the counter (the reply carries its value); ADD also
@@ -289,6 +307,7 @@ static void counter_digest(struct exe_app *app, uint8_t out[SMR_DIGEST_BYTES])
 
 static void counter_destroy(struct exe_app *app)
 {
+    pthread_mutex_destroy(&counter_of(app)->lock);
     free(counter_of(app));
 }
 
@@ -309,6 +328,7 @@ int counter_app_new(struct exe_app **out)
     struct counter_app *a = calloc(1, sizeof *a);
     if (!a)
         return SMR_ENOMEM;
+    pthread_mutex_init(&a->lock, NULL);
     a->base.ops = &counter_ops;
     *out = &a->base;
     return SMR_OK;

@@ -24,6 +24,7 @@ int cmd_get(int argc, char **argv);
 int cmd_del(int argc, char **argv);
 int cmd_cas(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_exec(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_lincheck(int argc, char **argv);
 

@@ -20,6 +20,8 @@ static const struct cli_cmd commands[] = {
     {"del", "delete a key: del KEY", cmd_del},
     {"cas", "compare and swap: cas KEY EXPECTED NEW", cmd_cas},
     {"bench", "closed-loop load: ops/s and latency percentiles", cmd_bench},
+    {"bench-exec", "executor alone: sequential vs parallel engine speedup",
+     cmd_bench_exec},
     {"sim", "deterministic simulation of a whole cluster over many seeds",
      cmd_sim},
     {"lincheck", "check a client history for linearizability", cmd_lincheck},
@@ -30,7 +32,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: strata <command> [options]   (strata <command> --help)\n"
                "\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
 bool cli_wants_help(int argc, char **argv)

@@ -18,11 +18,15 @@ die() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*"; }
 
 # make_config N: a cluster of N replicas on 127.0.0.1 with durable RocksDB.
+# STRATA_EXECUTOR (default sequential) and STRATA_WORKERS (default 2) pick
+# the execution engine, so every script runs against either engine.
 make_config() {
     n=$1
     {
         echo "cluster_id: 42"
         echo "protocol: paxos"
+        echo "executor: ${STRATA_EXECUTOR:-sequential}"
+        echo "workers: ${STRATA_WORKERS:-2}"
         echo "replicas:"
         i=0
         while [ "$i" -lt "$n" ]; do

@@ -30,7 +30,7 @@ for f in fsyncs writes/fsync frames_dropped peer_drops client_drops paxos_droppe
     [ "$(grep -c " $f " "$WORK/status")" = 3 ] || die "status --verbose lacks $f: $(cat "$WORK/status")"
 done
 
-for sub in demo node executor status put get del cas bench; do
+for sub in demo node executor status put get del cas bench bench-exec; do
     "$STRATA" $sub --help > /dev/null || die "$sub --help failed"
 done
 
@@ -59,6 +59,13 @@ expect_exit 1 node --config "$CONFIG" --id 5
 grep -q "not in" "$WORK/err" || die "unknown id: $(cat "$WORK/err")"
 if grep -q "^replica" "$WORK/err"; then die "the start-up line came before refusing id 5"; fi
 expect_exit 1 executor --config "$CONFIG" --replica 0   # no stream endpoint
+expect_exit 2 bench-exec --workers 0
+expect_exit 2 bench-exec --conflict 101
+expect_exit 2 demo --executor fancy
+# The app and executor fields refuse unknown names, naming the field.
+sed 's/protocol: paxos/app: ledger/' "$CONFIG" > "$WORK/bad-app.yaml"
+expect_exit 1 node --config "$WORK/bad-app.yaml" --id 0
+grep -q "^strata: .*app: unknown app 'ledger' (known: kv, bank, work)" "$WORK/err" || die "unknown app: $(cat "$WORK/err")"
 
 # An explicit --timeout-ms is kept (it used to become 500 when it was 10000).
 "$STRATA" status --config "$CONFIG" --timeout-ms 10000 > /dev/null || die "status --timeout-ms 10000 failed"

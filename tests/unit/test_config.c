@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "contract.h"
+#include "exe.h"
 #include "paxos.h"
 
 #ifndef STRATA_SOURCE_DIR
@@ -428,11 +429,16 @@ START_TEST(test_storage_and_limits)
                   SMR_ECONFIG, ": storage.path: required");
     refuse_inline(GOOD "protocol: ''\n", SMR_ECONFIG,
                   ": protocol: has no value (known: paxos)");
-    refuse_inline(GOOD "executor: parallel\n", SMR_ECONFIG,
-                  ": executor: unknown executor 'parallel' (known: "
-                  "sequential)");
+    refuse_inline(GOOD "executor: speculative\n", SMR_ECONFIG,
+                  ": executor: unknown executor 'speculative' (known: "
+                  "sequential, parallel)");
     refuse_inline(GOOD "app: redis\n", SMR_ECONFIG,
-                  ": app: unknown app 'redis' (known: kv)");
+                  ": app: unknown app 'redis' (known: kv, bank, work)");
+    refuse_inline(GOOD "executor: parallel\nworkers: 0\n", SMR_ECONFIG,
+                  ": workers: must be 1 to 64, got 0");
+    refuse_inline(GOOD "workers: 65\n", SMR_ECONFIG,
+                  ": workers: must be 1 to 64, got 65");
+    refuse_inline(GOOD "workers: two\n", SMR_ECONFIG, ": workers: ");
     refuse_inline(GOOD "protocol: "
                        "a-protocol-name-far-longer-than-thirty-one-bytes\n",
                   SMR_ECONFIG, ": protocol: unknown protocol 'a-protocol-");
@@ -642,6 +648,47 @@ START_TEST(test_even_replica_counts)
 }
 END_TEST
 
+/* The parallel executor and every built-in app load, compose and create
+ * their engine; the glue's app table agrees with each app's ops table. */
+START_TEST(test_parallel_executor_and_apps)
+{
+    static const char *const apps[] = {"kv", "bank", "work"};
+    char err[ERR_BYTES] = "", line[256];
+    struct glue_config c;
+    load_inline(GOOD "executor: parallel\nworkers: 4\napp: bank\n", &c);
+    ck_assert_str_eq(c.executor, "parallel");
+    ck_assert_uint_eq(c.workers, 4);
+    ck_assert_str_eq(c.app, "bank");
+    ck_assert_msg(glue_contract_check(&c, false, err, sizeof(err)) == SMR_OK,
+                  "%s", err);
+    ck_assert_int_eq(glue_contract_describe(&c, line, sizeof(line)), SMR_OK);
+    ck_assert_str_eq(line, "paxos (f=1 crash, n=3) → parallel executor "
+                           "(4 workers) → bank; storage rocksdb, fsync on");
+    load_inline(GOOD, &c);
+    ck_assert_uint_eq(c.workers, 2);
+    for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
+        struct glue_composition k;
+        struct exe_app *app;
+        struct exe_engine *e;
+        snprintf(c.app, sizeof(c.app), "%s", apps[i]);
+        snprintf(c.executor, sizeof(c.executor), "parallel");
+        ck_assert_int_eq(glue_composition_build(&c, &k, err, sizeof(err)),
+                         SMR_OK);
+        ck_assert_int_eq(exe_app_new(apps[i], &app), SMR_OK);
+        ck_assert_int_eq(k.app.has_conflict_keys, app->ops->has_conflict_keys);
+        ck_assert_int_eq(exe_engine_new(c.executor, c.workers, app, 0, NULL,
+                                        NULL, &e),
+                         SMR_OK);
+        exe_engine_destroy(&e);
+        exe_app_destroy(&app);
+    }
+    for (size_t i = 0; exe_app_names[i]; i++)
+        ck_assert_int_eq(glue_module_check(GLUE_MODULE_APP, exe_app_names[i],
+                                           err, sizeof(err)),
+                         SMR_OK);
+}
+END_TEST
+
 static struct glue_composition sound(void)
 {
     struct glue_composition k;
@@ -704,7 +751,17 @@ START_TEST(test_composition_rules)
     k.ord.total_order = false;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_ECONTRACT);
-    assert_contains(err, "executor sequential needs a totally ordered stream");
+    ck_assert_str_eq(err, "executor sequential needs a totally ordered "
+                          "stream but protocol paxos provides only a partial "
+                          "order: linearize it first, or use executor "
+                          "parallel, which honours the dependencies");
+    k.linearized = true; /* a linearizing stage makes it a total order */
+    ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
+                     SMR_OK);
+    k.linearized = false;
+    k.executor = (struct glue_executor_info){"parallel", true, true, false};
+    ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
+                     SMR_OK);
 
     k = sound();
     k.storage.sync = false;
@@ -861,6 +918,7 @@ static Suite *config_suite(void)
     tcase_add_test(k, test_unsafe_storage);
     tcase_add_test(k, test_even_replica_counts);
     tcase_add_test(k, test_composition_rules);
+    tcase_add_test(k, test_parallel_executor_and_apps);
     tcase_add_test(k, test_check_in_code);
     tcase_add_test(k, test_paxos_mapping);
     suite_add_tcase(s, k);
