@@ -179,7 +179,8 @@ static uint32_t collect_preds(struct pe_graph *g, struct pe_cmd *c)
         s->key = key_find(g, s);
         if (!s->key)
             continue;
-        add_pred(g, &n, s->key->writer);
+        if (s->write || smr_mutant != SMR_MUTANT_PARALLEL_READ_RACE)
+            add_pred(g, &n, s->key->writer);
         for (struct pe_slot *r = s->key->readers; s->write && r; r = r->next)
             add_pred(g, &n, r->cmd);
     }

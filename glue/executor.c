@@ -227,6 +227,18 @@ int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
     return SMR_OK;
 }
 
+int glue_engine_new(const struct glue_config *cfg, uint64_t sched_seed,
+                    struct exe_app *app, exe_reply_fn reply_fn,
+                    void *reply_arg, struct exe_engine **out)
+{
+    if (!sched_seed)
+        return exe_engine_new(cfg->executor, cfg->workers, app,
+                              cfg->session_ttl_ms, reply_fn, reply_arg, out);
+    struct exe_par_options po = {.workers = 0, .sched_seed = sched_seed};
+    return exe_par_engine_new_opts(app, &po, cfg->session_ttl_ms, reply_fn,
+                                   reply_arg, out);
+}
+
 void glue_executor_start(struct glue_executor *x)
 {
     subscribe(x);
@@ -371,8 +383,8 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     if (rc == SMR_OK)
         rc = exe_app_new(cfg->app, &x->app);
     if (rc == SMR_OK)
-        rc = exe_engine_new(cfg->executor, cfg->workers, x->app,
-                            cfg->session_ttl_ms, on_reply, x, &x->engine);
+        rc = glue_engine_new(cfg, x->opt.sched_seed, x->app, on_reply, x,
+                             &x->engine);
     if (rc == SMR_OK)
         rc = restore(x, err, err_len);
     if (rc == SMR_OK && !x->opt.io) {

@@ -18,6 +18,7 @@
 #define STRATA_GLUE_EXECUTOR_H
 
 #include "config.h"
+#include "exe.h"
 #include "smr.h"
 
 struct glue_executor;
@@ -33,6 +34,14 @@ struct glue_executor_io {
                      const uint8_t digest[SMR_DIGEST_BYTES]);
 };
 
+/* The engine `cfg` names (its executor and workers fields), or, with a
+ * non-zero sched_seed, a parallel engine without threads whose ready
+ * commands run in an order drawn from that seed (the simulator's seeded
+ * scheduler). Used by the replica's embedded executor and by this one. */
+int glue_engine_new(const struct glue_config *cfg, uint64_t sched_seed,
+                    struct exe_app *app, exe_reply_fn reply_fn,
+                    void *reply_arg, struct exe_engine **out);
+
 struct glue_executor_options {
     bool allow_unsafe_storage; /* accept sync: false / memory storage */
     bool quiet;                /* no log lines on stderr */
@@ -43,6 +52,7 @@ struct glue_executor_options {
      * glue_executor_start/on_frame/tick. NULL: ZeroMQ. */
     const struct glue_executor_io *io;
     void *io_arg;
+    uint64_t sched_seed; /* non-zero: glue_engine_new's seeded scheduler */
 };
 
 /* Creates the executor for `replica`, whose config entry must name a

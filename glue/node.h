@@ -54,6 +54,10 @@ struct glue_node_options {
      * loop through the glue_node_* driver calls of node_internal.h. */
     const struct glue_io_ops *io;
     void *io_arg;
+    /* Non-zero: the embedded executor is a parallel engine without threads
+     * whose ready commands run in an order drawn from this seed (the
+     * simulator's seeded scheduler; glue_engine_new in executor.h). */
+    uint64_t sched_seed;
 };
 
 /* Creates replica `id` of `cfg` (copied): opens (or borrows) storage,

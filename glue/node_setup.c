@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "fsutil.h"
+#include "executor.h"
 #include "node_internal.h"
 #include "zmq_util.h"
 
@@ -217,9 +218,8 @@ static int build(struct glue_node *n, char *err, size_t err_len)
     if (rc == SMR_OK && embedded)
         rc = exe_app_new(n->cfg.app, &n->app);
     if (rc == SMR_OK && embedded)
-        rc = exe_engine_new(n->cfg.executor, n->cfg.workers, n->app,
-                            n->cfg.session_ttl_ms, glue_node_on_reply, n,
-                            &n->engine);
+        rc = glue_engine_new(&n->cfg, n->opt.sched_seed, n->app,
+                             glue_node_on_reply, n, &n->engine);
     if (rc != SMR_OK) {
         SET_ERR("cannot create the replica: %s", smr_strerror(rc));
         return rc;

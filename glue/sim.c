@@ -72,6 +72,8 @@ struct snode {
     uint64_t depart_at;  /* departure time of what it sends now */
     uint64_t restart_at; /* when down */
     bool corrupt;        /* refused its store: down for good */
+    uint64_t sched_seed; /* non-zero: a parallel engine, seeded scheduler */
+    uint32_t starts;
     uint32_t rate_permille;
     smr_seq executed;
 };
@@ -382,6 +384,9 @@ static void node_up(struct sim *s, struct snode *nd)
         .store = nd->store,
         .io = &sim_io,
         .io_arg = nd,
+        .sched_seed = nd->sched_seed
+                          ? nd->sched_seed ^ (++nd->starts * 0x9E3779B97F4A7C15ULL)
+                          : 0,
     };
     nd->executed = SMR_SEQ_UNKNOWN;
     nd->depart_at = s->now;
@@ -484,12 +489,14 @@ static const struct glue_executor_io sim_exec_io = {
 static void exec_up(struct sim *s, struct sexec *ex)
 {
     char err[256];
+    uint64_t base = ex->sim->nodes[ex->idx].sched_seed;
     struct glue_executor_options opt = {
         .allow_unsafe_storage = true,
         .quiet = true,
         .store = ex->store,
         .io = &sim_exec_io,
         .io_arg = ex,
+        .sched_seed = base ? base ^ ((uint64_t)ex->incarnation << 32) : 0,
     };
     ex->executed = SMR_SEQ_UNKNOWN;
     ex->incarnation++;
@@ -1116,6 +1123,13 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         /* Rot in one replica of ten seeds, where a majority outlives it. */
         s->rot_pending = o->replicas >= 3 && smr_rng_next(&topology) % 10 == 0;
     }
+    /* Each replica's executor: the sequential engine, or the parallel one
+     * under a seeded scheduler, so that equal digests at equal sequence
+     * numbers also compare the two engines. */
+    for (uint32_t i = 0; i < o->replicas; i++) {
+        uint64_t draw = smr_rng_next(&topology);
+        s->nodes[i].sched_seed = draw % 2 ? draw | 1 : 0;
+    }
     draw_faults(s);
     make_config(s);
     for (uint32_t i = 0; i < o->replicas; i++) {
@@ -1141,13 +1155,17 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         s->clients[i].idx = i;
         s->clients[i].target = (uint32_t)(rnd(s) % o->replicas);
     }
+    char engines[NODES_MAX + 1] = "";
+    for (uint32_t i = 0; i < o->replicas; i++)
+        engines[i] = s->nodes[i].sched_seed ? 'P' : 'S';
     trace(s, "seed %llu: drop %u‰ dup %u‰ crash %u‰ partition %u‰ fsync-error "
-             "%u‰ delay ≤%llu ms disk ≤%llu ms torn-tail %u‰%s, executors %s",
+             "%u‰ delay ≤%llu ms disk ≤%llu ms torn-tail %u‰%s, executors %s "
+             "(engines %s: S sequential, P parallel)",
           (unsigned long long)seed, s->drop_pm, s->dup_pm, s->crash_pm,
           s->part_pm, s->fsync_pm, (unsigned long long)s->delay_max_ms,
           (unsigned long long)s->disk_max_ms, s->tear_pm,
           s->rot_pending ? ", bit rot" : "",
-          s->separate ? "separate" : "embedded");
+          s->separate ? "separate" : "embedded", engines);
     run_loop(s);
     check_history(s);
     result->virtual_ms = s->now;

@@ -27,6 +27,8 @@ static const struct {
      "the executor applies a retried request again"},
     {"stream-no-resume", SMR_MUTANT_STREAM_NO_RESUME,
      "the stream ignores a stuck executor's cursor (separate executors)"},
+    {"parallel-read-race", SMR_MUTANT_PARALLEL_READ_RACE,
+     "the parallel engine runs a read before the earlier write to its key"},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
 

@@ -150,6 +150,7 @@ enum smr_mutant {
     SMR_MUTANT_VOTE_BEFORE_DURABLE,   /* ACCEPTED leaves before its write syncs */
     SMR_MUTANT_SKIP_SESSION_DEDUPE,   /* executor re-applies a retried request */
     SMR_MUTANT_STREAM_NO_RESUME,      /* stream ignores a stuck consumer's cursor */
+    SMR_MUTANT_PARALLEL_READ_RACE,    /* parallel engine: a read skips the writer */
 };
 extern int smr_mutant;
 
