@@ -21,6 +21,7 @@ static const uint32_t frame_fields[WIRE_TYPE__MAX + 1] = {
     [WIRE_REQUEST] = 5,   [WIRE_REPLY] = 8,      [WIRE_STATUS_REQ] = 3,
     [WIRE_STATUS] = 15,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
     [WIRE_SUBSCRIBE] = 5, [WIRE_CHECKPOINT] = 4, [WIRE_SNAPSHOT_REQUIRED] = 3,
+    [WIRE_PBFT] = 10, /* wire_pbft.c */
 };
 
 #define PAXOS_ENTRY_FIELDS 5
@@ -35,6 +36,7 @@ static const char *const type_names[WIRE_TYPE__MAX + 1] = {
     [WIRE_SUBSCRIBE] = "SUBSCRIBE",
     [WIRE_CHECKPOINT] = "CHECKPOINT",
     [WIRE_SNAPSHOT_REQUIRED] = "SNAPSHOT_REQUIRED",
+    [WIRE_PBFT] = "PBFT",
 };
 
 /* Returns the first error of a sequence of reads. */

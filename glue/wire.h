@@ -20,6 +20,8 @@
  *   SUBSCRIBE          consumer_id, from_seq, credit
  *   CHECKPOINT         seq, digest
  *   SNAPSHOT_REQUIRED  first_available_seq
+ *   PBFT               cluster_id, epoch, type, from, view, seq, body, macs
+ *                      (glue/wire_pbft.h: its encoder and decoder)
  *
  * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
  * unpacker (it trusts declared sizes); they use the strict reader in
@@ -67,7 +69,8 @@ enum wire_type {
     WIRE_SUBSCRIBE,         /* executor -> ordering */
     WIRE_CHECKPOINT,        /* executor -> ordering */
     WIRE_SNAPSHOT_REQUIRED, /* ordering -> executor */
-    WIRE_TYPE__MAX = WIRE_SNAPSHOT_REQUIRED,
+    WIRE_PBFT,              /* replica <-> replica, client -> replica */
+    WIRE_TYPE__MAX = WIRE_PBFT,
 };
 
 enum wire_reply_status {

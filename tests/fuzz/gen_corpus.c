@@ -19,6 +19,8 @@ static const char *target_of(int type)
 {
     if (type == WIRE_PAXOS)
         return "fuzz_wire_paxos";
+    if (type == WIRE_PBFT)
+        return "fuzz_wire_pbft";
     if (type >= WIRE_COMMITTED)
         return "fuzz_wire_stream";
     return "fuzz_wire_client";
@@ -56,6 +58,16 @@ static void write_bad(const char *dir)
     write_file(dir, "fuzz_wire_paxos", "bad_huge_entries", entries,
                sizeof entries);
     write_file(dir, "fuzz_wire_stream", "bad_batch_count", batch, sizeof batch);
+    /* PBFT: a CATCHUP declaring 2^32-1 entries, a MAC vector of 4 GiB. */
+    static const uint8_t pbft_entries[] = {
+        0x9a, 1, 10, 0, 0, 9, 1, 0, 0, 0x91, 0xdd, 0xff, 0xff, 0xff, 0xff};
+    uint8_t pbft_macs[12 + SMR_DIGEST_BYTES + 5] = {
+        0x9a, 1, 10, 0, 0, 3, 1, 0, 0, 0x91, 0xc4, SMR_DIGEST_BYTES};
+    memcpy(pbft_macs + 12 + SMR_DIGEST_BYTES, "\xc6\xff\xff\xff\xff", 5);
+    write_file(dir, "fuzz_wire_pbft", "bad_huge_entries", pbft_entries,
+               sizeof pbft_entries);
+    write_file(dir, "fuzz_wire_pbft", "bad_huge_macs", pbft_macs,
+               sizeof pbft_macs);
 }
 
 int main(int argc, char **argv)
@@ -74,7 +86,7 @@ int main(int argc, char **argv)
         write_file(argv[1], target_of(w.s[i].type), w.s[i].name,
                    w.s[i].frame.data, w.s[i].frame.len);
     write_bad(argv[1]);
-    printf("wrote %zu valid and 4 bad frames under %s\n", w.n, argv[1]);
+    printf("wrote %zu valid and 6 bad frames under %s\n", w.n, argv[1]);
     wire_samples_free(&w);
     return 0;
 }

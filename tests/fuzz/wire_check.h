@@ -16,12 +16,14 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_pbft.h"
 
 enum wire_family {
     WIRE_FAMILY_CLIENT = 1, /* REQUEST, REPLY, STATUS_REQ, STATUS */
     WIRE_FAMILY_PAXOS = 2,  /* PAXOS */
     WIRE_FAMILY_STREAM = 4, /* COMMITTED, SUBSCRIBE, CHECKPOINT, SNAPSHOT_* */
-    WIRE_FAMILY_ALL = 7,
+    WIRE_FAMILY_PBFT = 8,   /* PBFT */
+    WIRE_FAMILY_ALL = 15,
 };
 
 /* Result of checking one decoder. */
@@ -287,6 +289,140 @@ static int wc_snapshot(struct wc_bufs *w, const uint8_t *f, size_t len)
                   wc_snapshot_redec(w, &m));
 }
 
+/* PBFT: every field of the message and of its view change / new view,
+ * arrays compared element by element. */
+static bool wc_cert_eq(const struct ord_pbft_cert *x,
+                       const struct ord_pbft_cert *y)
+{
+    return x->seq == y->seq && x->view == y->view &&
+           memcmp(x->digest, y->digest, SMR_DIGEST_BYTES) == 0;
+}
+
+static bool wc_certs_eq(const struct ord_pbft_cert *x, uint32_t nx,
+                        const struct ord_pbft_cert *y, uint32_t ny)
+{
+    if (nx != ny)
+        return false;
+    for (uint32_t i = 0; i < nx; i++)
+        if (!wc_cert_eq(&x[i], &y[i]))
+            return false;
+    return true;
+}
+
+static bool wc_pentries_eq(const struct ord_pbft_entry *x,
+                           const struct ord_pbft_entry *y, uint32_t n)
+{
+    if (n && (!x || !y))
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (x[i].seq != y[i].seq ||
+            x[i].leader_time_ms != y[i].leader_time_ms ||
+            !wc_bytes_eq(x[i].batch, x[i].batch_len, y[i].batch,
+                         y[i].batch_len) ||
+            smr_batch_validate(x[i].batch, x[i].batch_len) != SMR_OK)
+            return false;
+    return true;
+}
+
+static bool wc_vc_eq(const struct ord_pbft_view_change *x,
+                     const struct ord_pbft_view_change *y, bool bodies)
+{
+    return x->from == y->from && x->view == y->view && x->stable == y->stable &&
+           wc_certs_eq(x->ckpts, x->n_ckpts, y->ckpts, y->n_ckpts) &&
+           wc_certs_eq(x->prepared, x->n_prepared, y->prepared,
+                       y->n_prepared) &&
+           wc_certs_eq(x->preprepared, x->n_preprepared, y->preprepared,
+                       y->n_preprepared) &&
+           memcmp(x->sig, y->sig, ORD_PBFT_SIG_BYTES) == 0 &&
+           (!bodies || wc_pentries_eq(x->bodies, y->bodies, x->n_prepared));
+}
+
+static bool wc_nv_eq(const struct ord_pbft_new_view *x,
+                     const struct ord_pbft_new_view *y)
+{
+    if (x->from != y->from || x->view != y->view || x->n_vcs != y->n_vcs ||
+        x->n_vcs > SMR_NODES_MAX || !wc_cert_eq(&x->ckpt, &y->ckpt) ||
+        !wc_certs_eq(x->chosen, x->n_chosen, y->chosen, y->n_chosen) ||
+        memcmp(x->sig, y->sig, ORD_PBFT_SIG_BYTES) != 0 ||
+        !wc_pentries_eq(x->bodies, y->bodies, x->n_chosen))
+        return false;
+    for (uint32_t i = 0; i < x->n_vcs; i++)
+        if (!wc_vc_eq(&x->vcs[i], &y->vcs[i], false) || x->vcs[i].bodies)
+            return false;
+    return true;
+}
+
+static bool wc_pbft_eq(const struct ord_pbft_msg *x,
+                       const struct ord_pbft_msg *y)
+{
+    if (x->type != y->type || x->from != y->from || x->view != y->view ||
+        x->seq != y->seq ||
+        memcmp(x->digest, y->digest, SMR_DIGEST_BYTES) != 0 ||
+        x->client_id != y->client_id || x->req_id != y->req_id ||
+        !wc_bytes_eq(x->op, x->op_len, y->op, y->op_len) ||
+        x->leader_time_ms != y->leader_time_ms ||
+        !wc_bytes_eq(x->batch, x->batch_len, y->batch, y->batch_len) ||
+        !wc_bytes_eq(x->req_auth, x->req_auth_len, y->req_auth,
+                     y->req_auth_len) ||
+        x->active != y->active || x->stable != y->stable ||
+        x->commit_upto != y->commit_upto || x->n_entries != y->n_entries ||
+        x->n_entries > ORD_PBFT_ENTRIES_MAX ||
+        !wc_pentries_eq(x->entries, y->entries, x->n_entries) ||
+        memcmp(x->mac, y->mac, sizeof x->mac) != 0)
+        return false;
+    if ((x->vc == NULL) != (x->type != ORD_PBFT_VIEW_CHANGE) ||
+        (y->vc == NULL) != (x->vc == NULL) ||
+        (x->vc && !wc_vc_eq(x->vc, y->vc, true)))
+        return false;
+    if ((x->nv == NULL) != (x->type != ORD_PBFT_NEW_VIEW) ||
+        (y->nv == NULL) != (x->nv == NULL) ||
+        (x->nv && !wc_nv_eq(x->nv, y->nv)))
+        return false;
+    return x->type >= ORD_PBFT_REQUEST && x->type <= ORD_PBFT_MSG__MAX;
+}
+
+static bool wc_pentries_inside(const struct ord_pbft_entry *e, uint32_t n,
+                               const uint8_t *f, size_t len)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!wc_inside(e[i].batch, e[i].batch_len, f, len))
+            return false;
+    return true;
+}
+
+static bool wc_pbft_inside(const struct ord_pbft_msg *m, const uint8_t *f,
+                           size_t len)
+{
+    return wc_inside(m->op, m->op_len, f, len) &&
+           wc_inside(m->batch, m->batch_len, f, len) &&
+           wc_inside(m->req_auth, m->req_auth_len, f, len) &&
+           wc_pentries_inside(m->entries, m->n_entries, f, len) &&
+           (!m->vc ||
+            wc_pentries_inside(m->vc->bodies, m->vc->n_prepared, f, len)) &&
+           (!m->nv ||
+            wc_pentries_inside(m->nv->bodies, m->nv->n_chosen, f, len));
+}
+
+static int wc_pbft(struct wc_bufs *w, const uint8_t *f, size_t len)
+{
+    static struct wire_pbft_store s1, s2;
+    struct ord_pbft_msg m, m2;
+    uint64_t cid, cid2;
+    smr_epoch ep, ep2;
+    int rc = wire_decode_pbft(f, len, &cid, &ep, &m, &s1);
+    if (rc != SMR_OK)
+        return wc_valid_rc(rc) ? WC_REJECTED : WC_BROKEN;
+    if (!wc_pbft_inside(&m, f, len) ||
+        wire_encode_pbft(&w->a, cid, ep, &m) != SMR_OK)
+        return WC_BROKEN;
+    if (wire_decode_pbft(w->a.data, w->a.len, &cid2, &ep2, &m2, &s2) != 0 ||
+        cid != cid2 || ep != ep2 || !wc_pbft_eq(&m, &m2))
+        return WC_BROKEN;
+    if (wire_encode_pbft(&w->b, cid2, ep2, &m2) != SMR_OK)
+        return WC_BROKEN;
+    return wc_same_frame(w) ? WC_DECODED : WC_BROKEN;
+}
+
 typedef int (*wc_fn)(struct wc_bufs *w, const uint8_t *f, size_t len);
 
 /* Cross-checks wire_peek_type() against the decoders: a frame that some
@@ -321,6 +457,7 @@ static int wire_check_frame(const uint8_t *f, size_t len, unsigned families)
         {WIRE_FAMILY_STREAM, WIRE_SUBSCRIBE, wc_subscribe},
         {WIRE_FAMILY_STREAM, WIRE_CHECKPOINT, wc_checkpoint},
         {WIRE_FAMILY_STREAM, WIRE_SNAPSHOT_REQUIRED, wc_snapshot},
+        {WIRE_FAMILY_PBFT, WIRE_PBFT, wc_pbft},
     };
     static struct wc_bufs w; /* reused across calls; reachable, not leaked */
     int decoded_type = 0;

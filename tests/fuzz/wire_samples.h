@@ -1,7 +1,9 @@
 /*
  * wire_samples.h: a fixed set of valid frames of every wire type, with edge
  * values (0, UINT64_MAX, every msgpack integer width, empty and non-empty
- * bins, no-op batches, ORD_PAXOS_ENTRIES_MAX entries).
+ * bins, no-op batches, ORD_PAXOS_ENTRIES_MAX entries; every PBFT message
+ * type, with full MAC vectors, ORD_PBFT_ENTRIES_MAX catch-up entries,
+ * ORD_PBFT_CKPTS_MAX checkpoints and a NEW-VIEW of several view changes).
  *
  * Used by tests/unit/test_wire.c (truncation and byte-flip sweeps) and by
  * tests/fuzz/gen_corpus.c (the seed corpus). Header-only so both can include
@@ -16,8 +18,9 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_pbft.h"
 
-#define WIRE_SAMPLES_MAX 64
+#define WIRE_SAMPLES_MAX 96
 
 struct wire_sample {
     char name[48];
@@ -208,6 +211,170 @@ static void ws_stream(struct wire_samples *w)
     }
 }
 
+/* Fills `n` PBFT certificates with edge values. */
+static void ws_certs(struct ord_pbft_cert *c, uint32_t n, unsigned variant)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        c[i].seq = ws_v(variant + i);
+        c[i].view = ws_v(variant + 2 * i + 1);
+        for (unsigned b = 0; b < SMR_DIGEST_BYTES; b++)
+            c[i].digest[b] = (uint8_t)(variant * 31 + i * 7 + b);
+    }
+}
+
+static void ws_pbft_entries(struct wire_samples *w, struct ord_pbft_entry *e,
+                            uint32_t n, unsigned variant)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const struct smr_buf *b = &w->batch[(i + variant) % 3];
+        e[i] = (struct ord_pbft_entry){ws_v(variant + i), ws_v(variant + i + 3),
+                                       b->data, (uint32_t)b->len};
+    }
+}
+
+/* A view change with `nc` checkpoints, `np` prepared, `nq` pre-prepared. */
+static void ws_vc(struct wire_samples *w, struct ord_pbft_view_change *vc,
+                  struct ord_pbft_cert *certs, struct ord_pbft_entry *bodies,
+                  uint32_t nc, uint32_t np, uint32_t nq, unsigned variant)
+{
+    ws_certs(certs, nc + np + nq, variant);
+    if (bodies)
+        ws_pbft_entries(w, bodies, np, variant);
+    *vc = (struct ord_pbft_view_change){.from = ws_v32(variant),
+                                        .view = ws_v(variant + 1),
+                                        .stable = ws_v(variant + 2),
+                                        .n_ckpts = nc,
+                                        .ckpts = certs,
+                                        .n_prepared = np,
+                                        .prepared = certs + nc,
+                                        .n_preprepared = nq,
+                                        .preprepared = certs + nc + np,
+                                        .bodies = bodies};
+    for (unsigned b = 0; b < ORD_PBFT_SIG_BYTES; b++)
+        vc->sig[b] = (uint8_t)(variant + b * 3);
+}
+
+/* The common fields of a PBFT message, and `n_macs` non-zero tags. */
+static struct ord_pbft_msg ws_pbft_msg(enum ord_pbft_msg_type type,
+                                       uint32_t n_macs, unsigned variant)
+{
+    struct ord_pbft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.from = variant == 0 ? ORD_PBFT_FROM_CLIENT : ws_v32(variant);
+    m.view = ws_v(variant + 1);
+    m.seq = ws_v(variant + 2);
+    for (unsigned b = 0; b < SMR_DIGEST_BYTES; b++)
+        m.digest[b] = (uint8_t)(variant ^ (b * 11));
+    for (uint32_t i = 0; i < n_macs; i++)
+        for (unsigned b = 0; b < ORD_PBFT_MAC_BYTES; b++)
+            m.mac[i][b] = (uint8_t)(1 + i * 16 + b + variant);
+    return m;
+}
+
+static void ws_pbft_done(struct wire_samples *w, const struct ord_pbft_msg *m,
+                         unsigned variant)
+{
+    int rc =
+        wire_encode_pbft(ws_next(w), ws_v(variant + 4), ws_v(variant + 5), m);
+    ws_done(w, rc, WIRE_PBFT, "pbft", variant);
+}
+
+static void ws_pbft_normal(struct wire_samples *w, unsigned *v)
+{
+    static uint8_t op[200], auth[3 * SMR_NODES_MAX * ORD_PBFT_MAC_BYTES];
+    for (size_t i = 0; i < sizeof op; i++)
+        op[i] = (uint8_t)(i * 13);
+    for (size_t i = 0; i < sizeof auth; i++)
+        auth[i] = (uint8_t)(i * 7 + 1);
+    for (unsigned i = 0; i < 2; i++) { /* from a client, forwarded */
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_REQUEST, 4 + 12 * i, *v);
+        m.client_id = ws_v(*v + 6);
+        m.req_id = ws_v(*v + 7);
+        m.op = op;
+        m.op_len = i ? sizeof op : 0;
+        ws_pbft_done(w, &m, (*v)++);
+    }
+    for (unsigned i = 0; i < 3; i++) { /* 3 requests, 1, the no-op batch */
+        const struct smr_buf *b = &w->batch[(i + 1) % 3];
+        uint32_t count = smr_batch_count(b->data, b->len);
+        uint32_t n = i == 0 ? 4 : SMR_NODES_MAX;
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_PRE_PREPARE, n, *v);
+        m.leader_time_ms = ws_v(*v + 3);
+        m.batch = b->data;
+        m.batch_len = (uint32_t)b->len;
+        m.req_auth = auth;
+        m.req_auth_len = count * n * ORD_PBFT_MAC_BYTES;
+        ws_pbft_done(w, &m, (*v)++);
+    }
+    for (int t = ORD_PBFT_PREPARE; t <= ORD_PBFT_CHECKPOINT; t++) {
+        struct ord_pbft_msg m =
+            ws_pbft_msg((enum ord_pbft_msg_type)t, (uint32_t)t * 3, *v);
+        ws_pbft_done(w, &m, (*v)++);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_STATUS, 7, *v);
+        m.active = i;
+        m.stable = ws_v(*v + 8);
+        m.commit_upto = ws_v(*v + 9);
+        ws_pbft_done(w, &m, (*v)++);
+    }
+    static struct ord_pbft_entry e[ORD_PBFT_ENTRIES_MAX];
+    static const uint32_t n_entries[] = {0, 3, ORD_PBFT_ENTRIES_MAX};
+    for (unsigned i = 0; i < 3; i++) {
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_CATCHUP, 4, *v);
+        ws_pbft_entries(w, e, n_entries[i], *v);
+        m.n_entries = n_entries[i];
+        m.entries = e;
+        ws_pbft_done(w, &m, (*v)++);
+    }
+}
+
+static void ws_pbft_views(struct wire_samples *w, unsigned *v)
+{
+    static struct ord_pbft_cert c[8][ORD_PBFT_CKPTS_MAX + 16];
+    static struct ord_pbft_entry bodies[8];
+    static struct ord_pbft_view_change vcs[4];
+    /* VIEW-CHANGE: a minimal one, and one at ORD_PBFT_CKPTS_MAX with P
+     * and Q. */
+    for (unsigned i = 0; i < 2; i++) {
+        struct ord_pbft_view_change vc;
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_VIEW_CHANGE, 0, *v);
+        ws_vc(w, &vc, c[0], bodies, i ? ORD_PBFT_CKPTS_MAX : 1, i ? 3 : 0,
+              i ? 5 : 0, *v);
+        m.vc = &vc;
+        ws_pbft_done(w, &m, (*v)++);
+    }
+    /* NEW-VIEW of one and of four view changes. */
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t n_vcs = i ? 4 : 1, n_chosen = i ? 4 : 0;
+        for (uint32_t k = 0; k < n_vcs; k++)
+            ws_vc(w, &vcs[k], c[k], NULL, 1 + k, k, 2 * k, *v + k);
+        struct ord_pbft_new_view nv = {.from = ws_v32(*v),
+                                       .view = ws_v(*v + 1),
+                                       .n_vcs = n_vcs,
+                                       .vcs = vcs,
+                                       .n_chosen = n_chosen,
+                                       .chosen = c[7],
+                                       .bodies = bodies};
+        ws_certs(&nv.ckpt, 1, *v + 9);
+        ws_certs(c[7], n_chosen, *v + 3);
+        ws_pbft_entries(w, bodies, n_chosen, *v);
+        for (unsigned b = 0; b < ORD_PBFT_SIG_BYTES; b++)
+            nv.sig[b] = (uint8_t)(255 - b);
+        struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_NEW_VIEW, 0, *v);
+        m.nv = &nv;
+        ws_pbft_done(w, &m, (*v)++);
+    }
+}
+
+static void ws_pbft(struct wire_samples *w)
+{
+    unsigned v = 0;
+    ws_pbft_normal(w, &v);
+    ws_pbft_views(w, &v);
+}
+
 /* Builds every sample; aborts on failure (test code). */
 static void wire_samples_build(struct wire_samples *w)
 {
@@ -216,6 +383,7 @@ static void wire_samples_build(struct wire_samples *w)
     ws_client(w);
     ws_paxos(w);
     ws_stream(w);
+    ws_pbft(w);
 }
 
 static void wire_samples_free(struct wire_samples *w)

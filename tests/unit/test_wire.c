@@ -83,7 +83,9 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         struct wire_subscribe sub;
         struct wire_checkpoint ck;
         struct wire_snapshot_required sr;
+        struct ord_pbft_msg b;
     } u;
+    static struct wire_pbft_store store;
     uint64_t cid;
     smr_epoch ep;
     switch (type) {
@@ -105,6 +107,8 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         return wire_decode_checkpoint(f, len, &u.ck);
     case WIRE_SNAPSHOT_REQUIRED:
         return wire_decode_snapshot_required(f, len, &u.sr);
+    case WIRE_PBFT:
+        return wire_decode_pbft(f, len, &cid, &ep, &u.b, &store);
     }
     ck_abort_msg("no decoder for type %d", type);
     return -1;
@@ -565,7 +569,9 @@ END_TEST
 START_TEST(test_unknown_type_and_version)
 {
     int type = -1;
-    const uint8_t t0[] = {0x93, 1, 0, 0}, t10[] = {0x93, 1, 10, 0},
+    /* t10: the first type past the last known one (WIRE_PBFT is 10). */
+    const uint8_t t0[] = {0x93, 1, 0, 0},
+                  t10[] = {0x93, 1, WIRE_TYPE__MAX + 1, 0},
                   tmax[] = {0x93, 1,    0xcf, 0xff, 0xff, 0xff,
                             0xff, 0xff, 0xff, 0xff, 0xff, 0};
     expect_all(t0, sizeof t0, SMR_ETYPE);

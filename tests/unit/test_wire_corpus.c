@@ -42,6 +42,8 @@ static unsigned family_of(const char *target)
         return WIRE_FAMILY_PAXOS;
     if (!strcmp(target, "fuzz_wire_stream"))
         return WIRE_FAMILY_STREAM;
+    if (!strcmp(target, "fuzz_wire_pbft"))
+        return WIRE_FAMILY_PBFT;
     return WIRE_FAMILY_ALL;
 }
 
@@ -121,8 +123,14 @@ START_TEST(test_corpus_stream)
 }
 END_TEST
 
-/* Directories other than the three above are replayed through every
+/* Directories other than the four above are replayed through every
  * decoder. */
+START_TEST(test_corpus_pbft)
+{
+    replay_target("fuzz_wire_pbft");
+}
+END_TEST
+
 START_TEST(test_corpus_other_dirs)
 {
     DIR *d = opendir(corpus_dir);
@@ -145,6 +153,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_corpus_client);
     tcase_add_test(tc, test_corpus_paxos);
     tcase_add_test(tc, test_corpus_stream);
+    tcase_add_test(tc, test_corpus_pbft);
     tcase_add_test(tc, test_corpus_other_dirs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
