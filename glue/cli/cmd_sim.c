@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "exe.h"
 #include "sim.h"
 
 static const struct {
@@ -190,6 +191,9 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr, "strata sim: --history: cannot open %s\n", history);
         return 2;
     }
+    /* Apps reach state only through the keys each command declares (a
+     * violation names the key and aborts: the run fails loudly). */
+    exe_access_checking(true);
     uint64_t failed = 0, unknown = 0, n = 0;
     struct sim_result sum = {0}; /* fault totals, to show what ran */
     double t0 = secs_now();
