@@ -1,6 +1,7 @@
 /*
  * node.c: the replica driver (node.h): storage and the embedded executor
- * around the pure Multi-Paxos core. It does no network I/O itself: frames
+ * around a pure ordering core, which it reaches only through the core's
+ * ops tables (core.h, ord_core.h). It does no network I/O itself: frames
  * come in through the glue_node_on_* calls and go out through the
  * glue_io_ops table, which node_loop.c fills with ZeroMQ sockets and the
  * simulator (sim.c) with its own network.
@@ -101,10 +102,10 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
     struct wire_status st = {
         .nonce = nonce,
         .node_id = n->id,
-        .is_leader = ord_paxos_is_leader(n->core),
-        .leader_hint = ord_paxos_leader_hint(n->core),
-        .ballot = ord_paxos_ballot(n->core),
-        .committed_seq = ord_paxos_commit_upto(n->core),
+        .is_leader = ord_core_is_leader(n->core_ops, n->core),
+        .leader_hint = ord_core_leader_hint(n->core_ops, n->core),
+        .ballot = ord_core_view(n->core_ops, n->core),
+        .committed_seq = ord_core_commit_upto(n->core_ops, n->core),
         .executed_seq = glue_node_executed(n),
         .frames_rejected = wire_stats_rejected_total(&n->stats),
         .fsyncs = n->sto->syncs,
@@ -112,7 +113,7 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
             n->sto->syncs ? n->sto->synced_writes * 100 / n->sto->syncs : 0,
         .peer_drops = n->peer_drops,
         .client_drops = n->client_drops,
-        .paxos_dropped = ord_paxos_dropped_messages(n->core),
+        .paxos_dropped = ord_core_dropped(n->core_ops, n->core),
     };
     if (wire_encode_status(&n->scratch, &st) == SMR_OK)
         client_send(n, id, id_len, &n->scratch);
@@ -181,8 +182,8 @@ void glue_node_release_held(struct glue_node *n)
 
 static void out_send(struct glue_node *n, const struct ord_output *o)
 {
-    if (wire_encode_paxos(&n->scratch, n->cfg.cluster_id, n->paxos_cfg.epoch,
-                          o->u.send.msg) != SMR_OK) {
+    if (n->core_glue->msg_encode(&n->scratch, n->cfg.cluster_id, n->epoch,
+                                 o->u.send.msg) != SMR_OK) {
         n->peer_drops++;
         return;
     }
@@ -271,36 +272,14 @@ static void out_reject(struct glue_node *n, const struct ord_output *o)
     reply_to(n, o->u.reject.client_id, &rep);
 }
 
-/* Serves committed entries older than the core's window from storage. */
+/* Serves committed entries older than the core's window from storage, in
+ * the protocol's catch-up message. */
 static void out_fetch(struct glue_node *n, const struct ord_output *o)
 {
-    struct ord_paxos_entry entries[ORD_PAXOS_ENTRIES_MAX];
-    struct smr_buf *bufs = n->fetch_bufs;
-    uint32_t cnt = 0;
-    size_t bytes = 0;
-    for (smr_seq s = o->u.fetch.from_seq;
-         s <= o->u.fetch.to_seq && cnt < ORD_PAXOS_ENTRIES_MAX &&
-         bytes < SMR_FRAME_BYTES_MAX / 2;
-         s++) {
-        if (sto_log_get(n->sto, s, &bufs[cnt]) != SMR_OK ||
-            ord_paxos_record_decode(bufs[cnt].data, bufs[cnt].len, s,
-                                    &entries[cnt]) != SMR_OK)
-            break;
-        entries[cnt].ballot = ORD_PAXOS_BALLOT_CHOSEN;
-        bytes += entries[cnt].batch_len + 64;
-        cnt++;
-    }
-    if (cnt == 0)
-        return;
-    struct ord_paxos_msg m = {
-        .type = ORD_PAXOS_CATCHUP,
-        .from = n->id,
-        .commit_upto = ord_paxos_commit_upto(n->core),
-        .n_entries = cnt,
-        .entries = entries,
-    };
-    if (wire_encode_paxos(&n->scratch, n->cfg.cluster_id, n->paxos_cfg.epoch,
-                          &m) == SMR_OK)
+    const struct glue_core_ops *g = n->core_glue;
+    if (g->serve_fetch(n->core, n->id, n->sto, o->u.fetch.from_seq,
+                       o->u.fetch.to_seq, n->fetch_bufs, n->cfg.cluster_id,
+                       n->epoch, &n->scratch) == SMR_OK)
         peer_send_frame(n, o->u.fetch.to, n->scratch.data, n->scratch.len);
 }
 
@@ -332,7 +311,8 @@ int glue_node_step(struct glue_node *n, const struct ord_event *ev)
 {
     const struct ord_output *o;
     size_t count;
-    int rc = ord_paxos_step(n->core, n->io->now_ms(n->io_arg), ev, &o, &count);
+    int rc = ord_core_step(n->core_ops, n->core, n->io->now_ms(n->io_arg), ev,
+                           &o, &count);
     if (rc == SMR_OK)
         rc = glue_node_apply(n, o, count);
     return rc;
@@ -347,21 +327,21 @@ static void count(struct glue_node *n, int rc)
 
 int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len)
 {
-    struct ord_paxos_entry entries[ORD_PAXOS_ENTRIES_MAX];
-    struct ord_paxos_msg m;
+    const void *m = NULL;
     uint64_t cluster;
     smr_epoch epoch;
-    int rc = wire_decode_paxos(f, len, &cluster, &epoch, &m, entries);
-    if (rc == SMR_OK && (cluster != n->cfg.cluster_id ||
-                         epoch != n->paxos_cfg.epoch ||
-                         m.from >= n->cfg.n_replicas || m.from == n->id))
+    smr_node_id from;
+    int rc = n->core_glue->msg_decode(f, len, n->rx_msg, &cluster, &epoch,
+                                      &from, &m);
+    if (rc == SMR_OK && (cluster != n->cfg.cluster_id || epoch != n->epoch ||
+                         from >= n->cfg.n_replicas || from == n->id))
         rc = SMR_EINVAL;
     count(n, rc);
     if (rc != SMR_OK)
         return SMR_OK; /* dropped and counted */
     struct ord_event ev = {.type = ORD_EV_MESSAGE};
-    ev.u.message.from = m.from;
-    ev.u.message.msg = &m;
+    ev.u.message.from = from;
+    ev.u.message.msg = m;
     return glue_node_step(n, &ev);
 }
 
@@ -373,12 +353,12 @@ static int on_client_request(struct glue_node *n, const uint8_t *id,
     count(n, rc);
     if (rc != SMR_OK)
         return SMR_OK;
-    if (!ord_paxos_is_leader(n->core)) {
+    if (!ord_core_is_leader(n->core_ops, n->core)) {
         struct wire_reply rep = {
             .client_id = r.client_id,
             .req_id = r.req_id,
             .status = WIRE_REPLY_NOT_LEADER,
-            .leader_hint = ord_paxos_leader_hint(n->core),
+            .leader_hint = ord_core_leader_hint(n->core_ops, n->core),
         };
         glue_node_reply_frame(n, id, id_len, &rep);
         return SMR_OK;
@@ -488,7 +468,8 @@ int glue_node_start(struct glue_node *n)
 {
     const struct ord_output *o;
     size_t count_out;
-    int rc = ord_paxos_start(n->core, n->io->now_ms(n->io_arg), &o, &count_out);
+    int rc = ord_core_start(n->core_ops, n->core, n->io->now_ms(n->io_arg), &o,
+                            &count_out);
     if (rc == SMR_OK)
         rc = glue_node_apply(n, o, count_out);
     return rc;

@@ -2,14 +2,15 @@
  * node.h: one replica: its ordering core, storage and executor, driven by
  * one event-loop thread over ZeroMQ.
  *
- * The loop polls the peer socket (PULL, replica-to-replica PAXOS frames) and
- * the client socket (ROUTER: REQUEST and STATUS_REQ in, REPLY and STATUS
- * out), steps the core with every decoded frame, then ends each burst with
- * FLUSH (so requests that arrived together share a batch), fires due timers,
- * makes every queued write durable with one fsync (group commit), and only
- * then releases the sends that waited for it. The executor runs in the same
- * thread and consumes the Committed stream directly: a committed entry is
- * already durable on a quorum, so no second fsync sits on the write path.
+ * The loop polls the peer socket (PULL, replica-to-replica protocol frames,
+ * PAXOS for now) and the client socket (ROUTER: REQUEST and STATUS_REQ in,
+ * REPLY and STATUS out), steps the core with every decoded frame, then ends
+ * each burst with FLUSH (so requests that arrived together share a batch),
+ * fires due timers, makes every queued write durable with one fsync (group
+ * commit), and only then releases the sends that waited for it. The
+ * executor runs in the same thread and consumes the Committed stream
+ * directly: a committed entry is already durable on a quorum, so no second
+ * fsync sits on the write path.
  */
 #ifndef STRATA_GLUE_NODE_H
 #define STRATA_GLUE_NODE_H

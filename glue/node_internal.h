@@ -9,9 +9,9 @@
 #include <stdatomic.h>
 
 #include "clock.h"
+#include "core.h"
 #include "exe.h"
 #include "node.h"
-#include "paxos.h"
 #include "sto.h"
 #include "wire.h"
 
@@ -56,7 +56,13 @@ struct glue_node {
     const struct glue_io_ops *io;
     void *io_arg;
     smr_node_id id;
-    struct ord_paxos_config paxos_cfg;
+    /* The ordering core, protocol-neutral (core.h): `core_glue` creates it
+     * and speaks its peer messages, `core_ops` (core_glue->ord) drives it. */
+    const struct glue_core_ops *core_glue;
+    const struct ord_core_ops *core_ops;
+    void *core;
+    smr_epoch epoch;   /* carried by every peer message */
+    void *rx_msg;      /* core_glue->msg_scratch_bytes: a decoded message */
 
     void *zctx;
     bool own_zctx;
@@ -71,7 +77,6 @@ struct glue_node {
 
     struct sto *sto;
     bool own_sto;
-    struct ord_paxos *core;
     struct exe_app *app;
     struct exe_engine *engine;
 

@@ -139,9 +139,9 @@ static void publish_info(struct glue_node *n)
 {
     pthread_mutex_lock(&n->info_lock);
     n->info.id = n->id;
-    n->info.is_leader = ord_paxos_is_leader(n->core);
-    n->info.leader_hint = ord_paxos_leader_hint(n->core);
-    n->info.committed_seq = ord_paxos_commit_upto(n->core);
+    n->info.is_leader = ord_core_is_leader(n->core_ops, n->core);
+    n->info.leader_hint = ord_core_leader_hint(n->core_ops, n->core);
+    n->info.committed_seq = ord_core_commit_upto(n->core_ops, n->core);
     n->info.executed_seq = glue_node_executed(n);
     n->info.fsyncs = n->sto->syncs;
     n->info.synced_writes = n->sto->synced_writes;

@@ -2,10 +2,12 @@
  * node_setup.c: creating a replica (storage, recovery, executor replay,
  * sockets) and tearing it down.
  *
- * Recovery order: the core's durable state (promise, commit mark, accepted
- * log above the mark); then the executor from its last snapshot, replaying
- * the committed log from the snapshot up to the commit mark; then the core
- * starts and delivers the rest as it learns it.
+ * Recovery order: the core's durable state (its state keys, then its log
+ * from the index it asks for; for Paxos the promise, the commit mark and
+ * the accepted log above the mark); then the executor from its last
+ * snapshot, replaying the committed log from the snapshot up to the
+ * core's recovered commit point; then the core starts and delivers the
+ * rest as it learns it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,26 +46,26 @@ static int open_storage(struct glue_node *n, char *err, size_t err_len)
 
 static int recover_core(struct glue_node *n, char *err, size_t err_len)
 {
-    static const char *const keys[] = {ORD_PAXOS_STATE_PROMISE,
-                                       ORD_PAXOS_STATE_COMMIT};
+    const struct ord_core_ops *ops = n->core_ops;
+    const char *const *keys = ops->state_keys;
     struct smr_buf b;
     smr_buf_init(&b);
     int rc = SMR_OK;
-    for (size_t i = 0; i < 2 && rc == SMR_OK; i++) {
+    for (size_t i = 0; keys[i] && rc == SMR_OK; i++) {
         rc = sto_state_get(n->sto, keys[i], &b);
         if (rc == SMR_ENOTFOUND) {
             rc = SMR_OK;
             continue;
         }
         if (rc == SMR_OK)
-            rc = ord_paxos_recover_state(n->core, keys[i], b.data, b.len);
+            rc = ops->recover_state(n->core, keys[i], b.data, b.len);
         if (rc != SMR_OK)
             SET_ERR("recovery: state %s: %s", keys[i], smr_strerror(rc));
     }
     uint64_t first = 0, last = 0;
     if (rc == SMR_OK)
         rc = sto_log_bounds(n->sto, &first, &last);
-    smr_seq from = ord_paxos_recover_log_from(n->core);
+    smr_seq from = ops->recover_log_from(n->core);
     for (smr_seq s = from; rc == SMR_OK && last && s <= last; s++) {
         rc = sto_log_get(n->sto, s, &b);
         if (rc == SMR_ENOTFOUND) {
@@ -71,7 +73,7 @@ static int recover_core(struct glue_node *n, char *err, size_t err_len)
             continue;
         }
         if (rc == SMR_OK)
-            rc = ord_paxos_recover_log(n->core, s, b.data, b.len);
+            rc = ops->recover_log(n->core, s, b.data, b.len);
         if (rc != SMR_OK)
             SET_ERR("recovery: log entry %llu: %s", (unsigned long long)s,
                     smr_strerror(rc));
@@ -93,19 +95,16 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
         rc = SMR_OK;
     if (rc != SMR_OK)
         SET_ERR("recovery: executor snapshot: %s", smr_strerror(rc));
-    smr_seq upto = ord_paxos_recovered_commit(n->core);
+    smr_seq upto = ord_core_recovered_commit(n->core_ops, n->core);
     n->replaying = true;
     for (smr_seq s = n->engine->executed_seq + 1; rc == SMR_OK && s <= upto;
          s++) {
-        struct ord_paxos_entry e;
+        struct smr_committed c;
         rc = sto_log_get(n->sto, s, &b);
         if (rc == SMR_OK)
-            rc = ord_paxos_record_decode(b.data, b.len, s, &e);
-        if (rc == SMR_OK) {
-            struct smr_committed c = {s, e.epoch, e.leader_time_ms, e.batch,
-                                      e.batch_len};
+            rc = ord_core_record_decode(n->core_ops, b.data, b.len, s, &c);
+        if (rc == SMR_OK)
             rc = glue_node_execute(n, &c);
-        }
         if (rc != SMR_OK)
             SET_ERR("recovery: replaying committed entry %llu: %s",
                     (unsigned long long)s, smr_strerror(rc));
@@ -196,8 +195,11 @@ static int alloc_buffers(struct glue_node *n)
 {
     n->held = calloc(GLUE_HELD_MAX, sizeof *n->held);
     n->routes = calloc(GLUE_ROUTES, sizeof *n->routes);
-    n->fetch_bufs = calloc(ORD_PAXOS_ENTRIES_MAX, sizeof *n->fetch_bufs);
-    return n->held && n->routes && n->fetch_bufs ? SMR_OK : SMR_ENOMEM;
+    n->fetch_bufs =
+        calloc(n->core_glue->fetch_entries_max, sizeof *n->fetch_bufs);
+    n->rx_msg = calloc(1, n->core_glue->msg_scratch_bytes);
+    return n->held && n->routes && n->fetch_bufs && n->rx_msg ? SMR_OK
+                                                              : SMR_ENOMEM;
 }
 
 static int build(struct glue_node *n, char *err, size_t err_len)
@@ -207,12 +209,11 @@ static int build(struct glue_node *n, char *err, size_t err_len)
         rc = open_storage(n, err, err_len);
     if (rc != SMR_OK)
         return rc;
-    glue_config_paxos(&n->cfg, n->id, &n->paxos_cfg);
     /* Election timeouts must differ between runs of one replica too; the
      * clock comes through the io ops so that the simulator stays
      * deterministic. */
-    n->paxos_cfg.rng_seed ^= n->io->now_ms(n->io_arg) * 0x9E3779B97F4A7C15ULL;
-    rc = ord_paxos_new(&n->paxos_cfg, &n->core);
+    uint64_t rng_mix = n->io->now_ms(n->io_arg) * 0x9E3779B97F4A7C15ULL;
+    rc = n->core_glue->create(&n->cfg, n->id, rng_mix, &n->core, &n->epoch);
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
     n->stream_on = !embedded;
     if (rc == SMR_OK && embedded)
@@ -251,9 +252,17 @@ int glue_node_new(const struct glue_config *cfg, smr_node_id id,
                 id, cfg->n_replicas);
         return SMR_ECONFIG;
     }
+    const struct glue_core_ops *core = glue_core_find(cfg->protocol);
+    if (!core) {
+        SET_ERR("protocol: %s cannot run in the replica driver yet",
+                cfg->protocol);
+        return SMR_ECONFIG;
+    }
     struct glue_node *n = calloc(1, sizeof *n);
     if (!n)
         return SMR_ENOMEM;
+    n->core_glue = core;
+    n->core_ops = core->ord;
     n->cfg = *cfg;
     n->id = id;
     if (opt)
@@ -294,18 +303,20 @@ void glue_node_destroy(struct glue_node **pn)
         zmq_ctx_term(n->zctx);
     exe_engine_destroy(&n->engine);
     exe_app_destroy(&n->app);
-    ord_paxos_destroy(&n->core);
+    if (n->core_ops)
+        n->core_ops->destroy(&n->core);
     if (n->own_sto)
         sto_close(&n->sto);
     if (n->held)
         for (uint32_t i = 0; i < GLUE_HELD_MAX; i++)
             smr_buf_free(&n->held[i].frame);
     if (n->fetch_bufs)
-        for (uint32_t i = 0; i < ORD_PAXOS_ENTRIES_MAX; i++)
+        for (uint32_t i = 0; i < n->core_glue->fetch_entries_max; i++)
             smr_buf_free(&n->fetch_bufs[i]);
     free(n->held);
     free(n->routes);
     free(n->fetch_bufs);
+    free(n->rx_msg);
     smr_buf_free(&n->scratch);
     smr_buf_free(&n->snap);
     smr_buf_free(&n->rx);

@@ -398,7 +398,8 @@ static void node_up(struct sim *s, struct snode *nd)
     nd->up = true;
     nd->busy_until = s->now;
     trace(s, "replica %u up (recovered commit %llu)", nd->id,
-          (unsigned long long)ord_paxos_recovered_commit(nd->n->core));
+          (unsigned long long)ord_core_recovered_commit(nd->n->core_ops,
+                                                        nd->n->core));
     if (glue_node_start(nd->n) != SMR_OK)
         fail(s, "replica %u failed to start", nd->id);
 }
@@ -955,8 +956,9 @@ static void trace_status(struct sim *s, uint64_t prev)
         }
         len += (size_t)snprintf(
             line + len, sizeof line - len, " r%u:%s c%llu e%llu", i,
-            ord_paxos_is_leader(nd->n->core) ? "L" : "f",
-            (unsigned long long)ord_paxos_commit_upto(nd->n->core),
+            ord_core_is_leader(nd->n->core_ops, nd->n->core) ? "L" : "f",
+            (unsigned long long)ord_core_commit_upto(nd->n->core_ops,
+                                                     nd->n->core),
             (unsigned long long)glue_node_executed(nd->n));
     }
     for (uint32_t i = 0; i < s->opt.clients && len < sizeof line; i++)

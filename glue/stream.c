@@ -117,13 +117,12 @@ static bool send_entry(struct glue_node *n, struct glue_consumer *c)
         c->limit = 0; /* wait for a new subscription */
         return false;
     }
-    struct ord_paxos_entry e;
+    struct smr_committed entry;
     if (rc != SMR_OK ||
-        ord_paxos_record_decode(n->stream_rec.data, n->stream_rec.len,
-                                c->next_seq, &e) != SMR_OK)
+        ord_core_record_decode(n->core_ops, n->stream_rec.data,
+                               n->stream_rec.len, c->next_seq,
+                               &entry) != SMR_OK)
         return false;
-    struct smr_committed entry = {c->next_seq, e.epoch, e.leader_time_ms,
-                                  e.batch, e.batch_len};
     if (wire_encode_committed(&n->scratch, &entry) != SMR_OK ||
         !send_to(n, c, &n->scratch))
         return false;
@@ -135,7 +134,7 @@ void glue_stream_pump(struct glue_node *n)
 {
     if (!n->stream_on)
         return;
-    smr_seq committed = ord_paxos_commit_upto(n->core);
+    smr_seq committed = ord_core_commit_upto(n->core_ops, n->core);
     for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
         struct glue_consumer *c = &n->consumers[i];
         for (int k = 0; c->id_len && k < PUMP_MAX && c->next_seq <= c->limit &&

@@ -1,0 +1,65 @@
+/*
+ * core.h: the glue's half of an ordering core's ops table (the pure half is
+ * ordering/ord_core.h). What the replica driver needs of a protocol beyond
+ * its core: creating the core from the glue config, and the protocol's peer
+ * message on the wire (wire.h, wire_pbft.h), including catch-up served
+ * from storage. The driver holds `core_ops` (this table's `ord`) and the
+ * opaque `core`, and never names a protocol.
+ *
+ * Versioned and append-only (GLUE_CORE_VERSION); every member must be set.
+ * One row per protocol, found by name with glue_core_find().
+ */
+#ifndef STRATA_GLUE_CORE_H
+#define STRATA_GLUE_CORE_H
+
+#include "config.h"
+#include "ord_core.h"
+#include "sto.h"
+
+#define GLUE_CORE_VERSION 1
+
+struct glue_core_ops {
+    int version; /* GLUE_CORE_VERSION */
+    const char *protocol;
+    const struct ord_core_ops *ord;
+
+    /* Creates replica `self`'s core from the config. `rng_mix` is XORed
+     * into the core's seed (it differs between runs of one replica).
+     * On SMR_OK *core is the caller's (free with ord->destroy) and *epoch
+     * is the epoch every peer message carries. */
+    int (*create)(const struct glue_config *c, smr_node_id self,
+                  uint64_t rng_mix, void **core, smr_epoch *epoch);
+
+    /* Encodes the protocol message `msg` (a SEND output's, borrowed) into
+     * `out` as one frame; `out` is left empty on failure. */
+    int (*msg_encode)(struct smr_buf *out, uint64_t cluster_id, smr_epoch epoch,
+                      const void *msg);
+
+    /* Decodes a peer frame (untrusted bytes) into `scratch`, which holds
+     * msg_scratch_bytes, and sets *msg to the message there and *from to
+     * its claimed sender. The message points into `f` and `scratch`; it is
+     * valid while both are. The wire.h decoder return codes. */
+    size_t msg_scratch_bytes;
+    int (*msg_decode)(const uint8_t *f, size_t len, void *scratch,
+                      uint64_t *cluster_id, smr_epoch *epoch, smr_node_id *from,
+                      const void **msg);
+
+    /* ORD_OUT_FETCH: reads committed entries from..to (inclusive) from
+     * `sto` into the caller's `bufs` (fetch_entries_max of them) and
+     * encodes the protocol's catch-up message from `self` into `out`.
+     * SMR_ENOTFOUND when there is nothing to send. */
+    uint32_t fetch_entries_max;
+    int (*serve_fetch)(const void *core, smr_node_id self, struct sto *sto,
+                       smr_seq from, smr_seq to, struct smr_buf *bufs,
+                       uint64_t cluster_id, smr_epoch epoch,
+                       struct smr_buf *out);
+};
+
+/* Multi-Paxos (glue/core_paxos.c). */
+extern const struct glue_core_ops glue_paxos_core;
+
+/* The row for `protocol`, or NULL when no core by that name can run in the
+ * replica driver. */
+const struct glue_core_ops *glue_core_find(const char *protocol);
+
+#endif
