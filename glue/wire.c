@@ -14,6 +14,7 @@
 #include <msgpack.h>
 #include <string.h>
 
+#include "wire_enc.h"
 #include "wire_reader.h"
 
 /* Number of top-level array elements (version and type included). */
@@ -56,51 +57,11 @@ const char *wire_type_name(int type)
 
 /* ---- Encoding ---------------------------------------------------------- */
 
-struct enc {
-    msgpack_packer pk;
-    struct smr_buf *buf;
-    int rc; /* first error; later writes are skipped */
-};
-
-static int enc_write(void *data, const char *bytes, size_t len)
-{
-    struct enc *e = data;
-    if (e->rc)
-        return -1;
-    e->rc = smr_buf_append(e->buf, bytes, len);
-    return e->rc ? -1 : 0;
-}
-
-static void enc_u64(struct enc *e, uint64_t v)
-{
-    (void)msgpack_pack_uint64(&e->pk, v); /* errors stick in e->rc */
-}
-
-static void enc_bool(struct enc *e, bool v)
-{
-    (void)(v ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk));
-}
-
-static void enc_array(struct enc *e, uint32_t n)
-{
-    (void)msgpack_pack_array(&e->pk, n);
-}
-
-static void enc_bin(struct enc *e, const uint8_t *data, uint32_t len)
-{
-    assert(data || len == 0);
-    (void)msgpack_pack_bin(&e->pk, len);
-    (void)msgpack_pack_bin_body(&e->pk, data, len);
-}
-
 /* Resets `out` and writes the array header, version and type. */
 static void enc_begin(struct enc *e, struct smr_buf *out, int type)
 {
     assert(type >= WIRE_REQUEST && type <= WIRE_TYPE__MAX);
-    smr_buf_reset(out);
-    e->buf = out;
-    e->rc = SMR_OK;
-    msgpack_packer_init(&e->pk, e, enc_write);
+    enc_init(e, out);
     enc_array(e, frame_fields[type]);
     enc_u64(e, WIRE_VERSION);
     enc_u64(e, (uint64_t)type);
@@ -111,13 +72,6 @@ static int enc_refuse(struct smr_buf *out, int rc)
 {
     smr_buf_reset(out);
     return rc;
-}
-
-static int enc_end(struct enc *e)
-{
-    if (e->rc)
-        smr_buf_reset(e->buf);
-    return e->rc;
 }
 
 int wire_encode_request(struct smr_buf *out, const struct smr_request *msg)

@@ -28,6 +28,7 @@
 #include <msgpack.h>
 #include <string.h>
 
+#include "wire_enc.h"
 #include "wire_reader.h"
 
 #define PBFT_FRAME_FIELDS 10 /* version, type and 8 more (wire.c agrees) */
@@ -55,38 +56,6 @@ static const uint32_t body_fields[ORD_PBFT_MSG__MAX + 1] = {
     } while (0)
 
 /* ---- Encoding ---------------------------------------------------------- */
-
-struct enc {
-    msgpack_packer pk;
-    struct smr_buf *buf;
-    int rc; /* first error; later writes are skipped */
-};
-
-static int enc_write(void *data, const char *bytes, size_t len)
-{
-    struct enc *e = data;
-    if (e->rc)
-        return -1;
-    e->rc = smr_buf_append(e->buf, bytes, len);
-    return e->rc ? -1 : 0;
-}
-
-static void enc_u64(struct enc *e, uint64_t v)
-{
-    (void)msgpack_pack_uint64(&e->pk, v); /* errors stick in e->rc */
-}
-
-static void enc_array(struct enc *e, uint32_t n)
-{
-    (void)msgpack_pack_array(&e->pk, n);
-}
-
-static void enc_bin(struct enc *e, const uint8_t *data, size_t len)
-{
-    assert(data || len == 0);
-    (void)msgpack_pack_bin(&e->pk, len);
-    (void)msgpack_pack_bin_body(&e->pk, data, len);
-}
 
 static void enc_cert(struct enc *e, const struct ord_pbft_cert *c)
 {
@@ -238,12 +207,11 @@ int wire_encode_pbft(struct smr_buf *out, uint64_t cluster_id, smr_epoch epoch,
                      const struct ord_pbft_msg *m)
 {
     assert(m->type >= ORD_PBFT_REQUEST && m->type <= ORD_PBFT_MSG__MAX);
-    struct enc e = {.buf = out, .rc = SMR_OK};
-    smr_buf_reset(out);
+    struct enc e;
+    enc_init(&e, out);
     int rc = check_bounds(m);
     if (rc)
         return rc;
-    msgpack_packer_init(&e.pk, &e, enc_write);
     enc_array(&e, PBFT_FRAME_FIELDS);
     enc_u64(&e, WIRE_VERSION);
     enc_u64(&e, WIRE_PBFT);
@@ -255,9 +223,7 @@ int wire_encode_pbft(struct smr_buf *out, uint64_t cluster_id, smr_epoch epoch,
     enc_u64(&e, m->seq);
     enc_body(&e, m);
     enc_bin(&e, m->mac[0], (size_t)mac_count(m) * ORD_PBFT_MAC_BYTES);
-    if (e.rc)
-        smr_buf_reset(out);
-    return e.rc;
+    return enc_end(&e);
 }
 
 /* ---- Decoding ---------------------------------------------------------- */

@@ -22,50 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- arena */
-
-static void *arena_alloc(struct paxos_arena *a, size_t bytes)
-{
-    bytes = (bytes + 15) & ~(size_t)15;
-    struct paxos_arena_block *b = a->head;
-    if (!b || b->cap - b->used < bytes) {
-        size_t cap = bytes > 65536 ? bytes : 65536;
-        b = malloc(sizeof *b + cap);
-        if (!b)
-            abort(); /* out of memory inside a step: cannot continue */
-        b->next = a->head;
-        b->used = 0;
-        b->cap = cap;
-        a->head = b;
-    }
-    void *p = b->data + b->used;
-    b->used += bytes;
-    return p;
-}
-
-static void arena_reset(struct paxos_arena *a)
-{
-    /* Keep the newest block, free the rest. */
-    struct paxos_arena_block *b = a->head;
-    if (!b)
-        return;
-    struct paxos_arena_block *rest = b->next;
-    while (rest) {
-        struct paxos_arena_block *n = rest->next;
-        free(rest);
-        rest = n;
-    }
-    b->next = NULL;
-    b->used = 0;
-}
-
-static void arena_free(struct paxos_arena *a)
-{
-    arena_reset(a);
-    free(a->head);
-    a->head = NULL;
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 static uint64_t rng_next(struct ord_paxos *p)
@@ -99,13 +55,13 @@ static struct ord_paxos_msg *msg_new(struct ord_paxos *p,
                                      enum ord_paxos_msg_type type,
                                      uint32_t n_entries)
 {
-    struct ord_paxos_msg *m = arena_alloc(&p->arena, sizeof *m);
+    struct ord_paxos_msg *m = ord_arena_alloc(&p->arena, sizeof *m);
     memset(m, 0, sizeof *m);
     m->type = type;
     m->from = p->cfg.self;
     if (n_entries) {
         struct ord_paxos_entry *e =
-            arena_alloc(&p->arena, n_entries * sizeof *e);
+            ord_arena_alloc(&p->arena, n_entries * sizeof *e);
         memset(e, 0, n_entries * sizeof *e);
         m->entries = e;
     }
@@ -141,7 +97,7 @@ static void arm_election(struct ord_paxos *p)
 static smr_lsn persist_u64(struct ord_paxos *p, const char *key,
                            uint64_t value)
 {
-    uint8_t *rec = arena_alloc(&p->arena, PAXOS_U64_RECORD_BYTES);
+    uint8_t *rec = ord_arena_alloc(&p->arena, PAXOS_U64_RECORD_BYTES);
     paxos_u64_record_encode(rec, value);
     struct ord_output *o = out_push(p, ORD_OUT_PERSIST);
     o->u.persist.lsn = ++p->next_lsn;
@@ -170,7 +126,7 @@ static void persist_slot(struct ord_paxos *p, struct paxos_slot *s)
     smr_buf_init(&rec);
     if (ord_paxos_record_encode(&rec, &e) != SMR_OK)
         abort(); /* bounded by the batch limits checked on entry */
-    uint8_t *copy = arena_alloc(&p->arena, rec.len);
+    uint8_t *copy = ord_arena_alloc(&p->arena, rec.len);
     memcpy(copy, rec.data, rec.len);
     struct ord_output *o = out_push(p, ORD_OUT_PERSIST);
     o->u.persist.lsn = ++p->next_lsn;
@@ -1092,7 +1048,7 @@ static void on_message(struct ord_paxos *p, uint64_t now_ms,
 static void step_begin(struct ord_paxos *p)
 {
     p->n_outs = 0;
-    arena_reset(&p->arena);
+    ord_arena_reset(&p->arena);
     gc_slots(p);
 }
 
@@ -1161,7 +1117,7 @@ void ord_paxos_destroy(struct ord_paxos **pp)
     smr_buf_free(&p->open_batch);
     free(p->slots);
     free(p->outs);
-    arena_free(&p->arena);
+    ord_arena_free(&p->arena);
     free(p);
     *pp = NULL;
 }

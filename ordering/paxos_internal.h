@@ -5,6 +5,7 @@
 #ifndef STRATA_PAXOS_INTERNAL_H
 #define STRATA_PAXOS_INTERNAL_H
 
+#include "ord_arena.h"
 #include "paxos.h"
 
 #include <stdlib.h>
@@ -32,19 +33,6 @@
 void paxos_u64_record_encode(uint8_t out[PAXOS_U64_RECORD_BYTES],
                              uint64_t value);
 int paxos_u64_record_decode(const uint8_t *data, size_t len, uint64_t *value);
-
-/* Step-scoped bump allocator: memory handed out stays put until reset, so
- * outputs may point into it. */
-struct paxos_arena_block {
-    struct paxos_arena_block *next;
-    size_t used;
-    size_t cap;
-    uint8_t data[];
-};
-
-struct paxos_arena {
-    struct paxos_arena_block *head;
-};
 
 enum paxos_role {
     PAXOS_FOLLOWER = 0,
@@ -133,7 +121,7 @@ struct ord_paxos {
     /* Outputs of the current step. */
     struct ord_output *outs;
     size_t n_outs, outs_cap;
-    struct paxos_arena arena;
+    struct ord_arena arena; /* step-scoped: outputs point into it */
 
     uint64_t dropped;
     bool started;

@@ -40,36 +40,7 @@ int ord_pbft_mutant = ORD_PBFT_MUTANT_NONE;
 
 void *pbft_alloc(struct ord_pbft *p, size_t bytes)
 {
-    bytes = bytes ? (bytes + 15) & ~(size_t)15 : 16;
-    struct pbft_arena_block *b = p->arena;
-    if (!b || b->cap - b->used < bytes) {
-        size_t cap = bytes > 65536 ? bytes : 65536;
-        b = malloc(sizeof *b + cap);
-        if (!b)
-            abort(); /* out of memory inside a step: cannot continue */
-        b->next = p->arena;
-        b->used = 0;
-        b->cap = cap;
-        p->arena = b;
-    }
-    void *at = b->data + b->used;
-    b->used += bytes;
-    return at;
-}
-
-static void arena_reset(struct ord_pbft *p)
-{
-    struct pbft_arena_block *b = p->arena;
-    if (!b)
-        return;
-    struct pbft_arena_block *rest = b->next;
-    while (rest) {
-        struct pbft_arena_block *n = rest->next;
-        free(rest);
-        rest = n;
-    }
-    b->next = NULL;
-    b->used = 0;
+    return ord_arena_alloc(&p->arena, bytes);
 }
 
 void pbft_defer_free(struct ord_pbft *p, void *ptr)
@@ -641,7 +612,7 @@ static void on_message(struct ord_pbft *p, const struct ord_event *ev)
 static void step_begin(struct ord_pbft *p, uint64_t now_ms)
 {
     p->n_outs = 0;
-    arena_reset(p);
+    ord_arena_reset(&p->arena);
     free_deferred(p);
     gc_slots(p);
     if (now_ms > p->now_ms)
@@ -749,8 +720,7 @@ void ord_pbft_destroy(struct ord_pbft **pp)
     smr_buf_free(&p->scratch);
     free(p->slots);
     free(p->outs);
-    arena_reset(p);
-    free(p->arena);
+    ord_arena_free(&p->arena);
     sodium_memzero(&p->cfg, sizeof p->cfg);
     sodium_memzero(p->pair_key, sizeof p->pair_key);
     free(p);

@@ -7,6 +7,7 @@
 #ifndef STRATA_PBFT_INTERNAL_H
 #define STRATA_PBFT_INTERNAL_H
 
+#include "ord_arena.h"
 #include "pbft.h"
 
 #include <stdlib.h>
@@ -27,15 +28,6 @@
     128                  /* committed slots kept behind the commit point */
 #define PBFT_DEDUPE 4096 /* primary: recently proposed requests */
 #define PBFT_D SMR_DIGEST_BYTES
-
-/* Step-scoped bump allocator: memory handed out stays put until reset, so
- * outputs may point into it. */
-struct pbft_arena_block {
-    struct pbft_arena_block *next;
-    size_t used;
-    size_t cap;
-    uint8_t data[];
-};
 
 struct pbft_q {
     uint64_t view;
@@ -209,7 +201,7 @@ struct ord_pbft {
     uint64_t now_ms;
     struct ord_output *outs;
     size_t n_outs, outs_cap;
-    struct pbft_arena_block *arena;
+    struct ord_arena arena; /* step-scoped: outputs point into it */
     void **grave; /* freed at the next step (outputs use them) */
     size_t n_grave, grave_cap;
     struct smr_buf scratch;
