@@ -1,9 +1,11 @@
 /*
- * ord_arena.c: the cores' step-scoped bump allocator (ord_arena.h).
+ * ord_arena.c: the cores' step-scoped bump allocator and FIFO ring growth
+ * (ord_arena.h).
  */
 #include "ord_arena.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define BLOCK_BYTES 65536
 
@@ -46,4 +48,23 @@ void ord_arena_free(struct ord_arena *a)
     ord_arena_reset(a);
     free(a->head);
     a->head = NULL;
+}
+
+void *ord_ring_room(void *items, uint32_t *head, uint32_t len, uint32_t *cap,
+                    size_t size)
+{
+    if (len < *cap)
+        return items;
+    uint32_t grown = *cap ? *cap * 2 : 16;
+    uint8_t *r = calloc(grown, size);
+    if (!r)
+        abort(); /* out of memory inside a step: cannot continue */
+    for (uint32_t i = 0; i < len; i++)
+        memcpy(r + (size_t)i * size,
+               (const uint8_t *)items + (size_t)((*head + i) % *cap) * size,
+               size);
+    free(items);
+    *head = 0;
+    *cap = grown;
+    return r;
 }

@@ -424,18 +424,8 @@ static void close_open_batch(struct ord_paxos *p)
 {
     if (p->open_count == 0)
         return;
-    if (p->ready_len == p->ready_cap) {
-        uint32_t cap = p->ready_cap ? p->ready_cap * 2 : 16;
-        struct smr_buf *r = calloc(cap, sizeof *r);
-        if (!r)
-            abort();
-        for (uint32_t i = 0; i < p->ready_len; i++)
-            r[i] = p->ready[(p->ready_head + i) % p->ready_cap];
-        free(p->ready);
-        p->ready = r;
-        p->ready_head = 0;
-        p->ready_cap = cap;
-    }
+    p->ready = ord_ring_room(p->ready, &p->ready_head, p->ready_len,
+                             &p->ready_cap, sizeof *p->ready);
     uint32_t tail = (p->ready_head + p->ready_len) % p->ready_cap;
     p->ready[tail] = p->open_batch; /* moves ownership of the bytes */
     p->ready_len++;
