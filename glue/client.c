@@ -1,17 +1,22 @@
 /*
  * client.c: the client library (client.h): leader finding, retries with
- * the same request id, and the KV helpers.
+ * the same request id, and the KV helpers. Under a Byzantine fault model
+ * (PBFT) requests carry the client's MAC vector and a result needs f+1
+ * matching replies (reply_quorum.h).
  */
 #include "client.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
 #include "clock.h"
+#include "contract.h"
 #include "exe.h"
+#include "reply_quorum.h"
 #include "zmq_util.h"
 
 #define TRY_TIMEOUT_MS 400   /* then try the next replica */
@@ -26,6 +31,11 @@ struct glue_session {
     bool outstanding;
     uint64_t resend_at_ms; /* 0: sent, waiting */
     uint64_t try_deadline_ms;
+    /* Byzantine: send to every replica (a first request, which tells each
+     * replica where to reply, or a retry); else to the primary alone. */
+    bool to_all;
+    bool introduced;
+    struct glue_reply_quorum votes;
 };
 
 struct glue_client {
@@ -37,6 +47,14 @@ struct glue_client {
     uint32_t n_sessions;
     struct glue_session *sessions;
     smr_node_id leader_guess;
+    /* Byzantine fault model: authenticated requests, f+1 matching replies */
+    bool byzantine;
+    uint32_t f;
+    uint64_t cluster_id;
+    smr_epoch epoch;
+    struct glue_keys *keys; /* sodium_malloc'd */
+    glue_client_fail_fn fail;
+    void *fail_arg;
     /* glue_client_call's result, filled by its completion callback */
     struct smr_buf *call_result;
     smr_seq *call_seq;
@@ -44,16 +62,53 @@ struct glue_client {
     int call_rc;
 };
 
-int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
-                             uint32_t sessions, struct glue_client **out)
+static int say(char *err, size_t err_len, int rc, const char *what)
+{
+    if (err && err_len)
+        snprintf(err, err_len, "%s", what);
+    return rc;
+}
+
+/* Under a Byzantine fault model: the credential, f and the epoch. */
+static int open_byzantine(struct glue_client *c, const struct glue_config *cfg,
+                          const struct ord_contract *ct, char *err,
+                          size_t err_len)
+{
+    struct ord_pbft_config pc;
+    c->byzantine = true;
+    c->f = ct->faults_tolerated;
+    c->cluster_id = cfg->cluster_id;
+    glue_config_pbft(cfg, 0, NULL, &pc);
+    c->epoch = pc.epoch;
+    c->keys = sodium_malloc(sizeof *c->keys);
+    if (!c->keys)
+        return say(err, err_len, SMR_ENOMEM, "out of memory");
+    int rc = glue_keys_load(cfg, SMR_NODES_MAX, true, c->keys, err, err_len);
+    if (rc != SMR_OK)
+        return rc;
+    /* Ids of the credential's block; the low half is drawn (pbft.h). */
+    uint32_t low;
+    randombytes_buf(&low, sizeof low);
+    low %= UINT32_MAX - c->n_sessions;
+    c->base_id = ((smr_client_id)c->keys->client_block << 32) | low;
+    return SMR_OK;
+}
+
+int glue_client_open(const struct glue_config *cfg, void *zmq_context,
+                     uint32_t sessions, struct glue_client **out, char *err,
+                     size_t err_len)
 {
     if (sessions == 0 || sessions > SESSIONS_MAX)
-        return SMR_EINVAL;
+        return say(err, err_len, SMR_EINVAL, "sessions: must be 1 to 65536");
     if (sodium_init() < 0)
-        return SMR_EIO;
+        return say(err, err_len, SMR_EIO, "libsodium failed to initialize");
+    struct glue_composition k;
+    int rc = glue_composition_build(cfg, &k, err, err_len);
+    if (rc != SMR_OK)
+        return rc;
     struct glue_client *c = calloc(1, sizeof *c);
     if (!c)
-        return SMR_ENOMEM;
+        return say(err, err_len, SMR_ENOMEM, "out of memory");
     c->sessions = calloc(sessions, sizeof *c->sessions);
     c->n_sessions = sessions;
     c->zctx = zmq_context;
@@ -64,6 +119,13 @@ int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
     c->n = cfg->n_replicas;
     randombytes_buf(&c->base_id, sizeof c->base_id);
     c->base_id &= (1ULL << 62) - 1; /* positive, and base + i never wraps */
+    if (k.ord.byzantine && c->sessions) {
+        rc = open_byzantine(c, cfg, &k.ord, err, err_len);
+        if (rc != SMR_OK) {
+            glue_client_destroy(&c);
+            return rc;
+        }
+    }
     c->leader_guess = (smr_node_id)(c->base_id % c->n);
     bool ok = c->sessions && c->zctx;
     for (uint32_t i = 0; ok && i < c->n; i++) {
@@ -74,10 +136,23 @@ int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
     }
     if (!ok) {
         glue_client_destroy(&c);
-        return SMR_EIO;
+        return say(err, err_len, SMR_EIO, "cannot open the client's sockets");
     }
     *out = c;
     return SMR_OK;
+}
+
+int glue_client_new_sessions(const struct glue_config *cfg, void *zmq_context,
+                             uint32_t sessions, struct glue_client **out)
+{
+    return glue_client_open(cfg, zmq_context, sessions, out, NULL, 0);
+}
+
+void glue_client_on_fail(struct glue_client *c, glue_client_fail_fn fn,
+                         void *arg)
+{
+    c->fail = fn;
+    c->fail_arg = arg;
 }
 
 int glue_client_new(const struct glue_config *cfg, void *zmq_context,
@@ -99,6 +174,8 @@ void glue_client_destroy(struct glue_client **pc)
     for (uint32_t i = 0; c->sessions && i < c->n_sessions; i++)
         smr_buf_free(&c->sessions[i].frame);
     free(c->sessions);
+    if (c->keys)
+        sodium_free(c->keys);
     free(c);
     *pc = NULL;
 }
@@ -111,7 +188,12 @@ smr_client_id glue_client_id(const struct glue_client *c)
 static void send_now(struct glue_client *c, struct glue_session *s,
                      uint64_t now_ms)
 {
-    zmq_send(c->socks[s->target], s->frame.data, s->frame.len, ZMQ_DONTWAIT);
+    if (s->to_all)
+        for (uint32_t i = 0; i < c->n; i++)
+            zmq_send(c->socks[i], s->frame.data, s->frame.len, ZMQ_DONTWAIT);
+    else
+        zmq_send(c->socks[s->target], s->frame.data, s->frame.len,
+                 ZMQ_DONTWAIT);
     s->resend_at_ms = 0;
     s->try_deadline_ms = now_ms + TRY_TIMEOUT_MS;
 }
@@ -127,12 +209,18 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
     if (op_len > SMR_OP_BYTES_MAX)
         return SMR_ETOOBIG;
     struct smr_request r = {c->base_id + session, s->req_id + 1, op, op_len};
-    int rc = wire_encode_request(&s->frame, &r);
+    int rc = c->byzantine
+                 ? glue_pbft_request_encode(&s->frame, c->cluster_id, c->epoch,
+                                            c->keys, c->n, &r)
+                 : wire_encode_request(&s->frame, &r);
     if (rc != SMR_OK)
         return rc;
     s->req_id++;
     s->outstanding = true;
     s->target = c->leader_guess;
+    s->to_all = c->byzantine && !s->introduced;
+    s->introduced = true;
+    glue_reply_quorum_reset(&s->votes, c->n, c->f);
     send_now(c, s, glue_mono_ms());
     return SMR_OK;
 }
@@ -149,8 +237,36 @@ int glue_client_abandon(struct glue_client *c, uint32_t session)
 
 /* Handles one reply frame. Stale, foreign and malformed frames are ignored:
  * the request they answer is no longer outstanding. */
-static void on_reply(struct glue_client *c, const uint8_t *f, size_t len,
-                     uint64_t now_ms, glue_client_done_fn done, void *arg)
+/* Byzantine: the reply of replica `from` joins the request's vote. */
+static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
+                 const struct wire_reply *rep, uint64_t now_ms,
+                 glue_client_done_fn done, void *arg)
+{
+    struct glue_session *s = &c->sessions[idx];
+    if (rep->status == WIRE_REPLY_BUSY || rep->status == WIRE_REPLY_ERROR) {
+        s->resend_at_ms = now_ms + BUSY_BACKOFF_MS;
+        return;
+    }
+    switch (glue_reply_quorum_add(&s->votes, from, rep)) {
+    case GLUE_VOTE_PENDING:
+        return;
+    case GLUE_VOTE_DONE:
+        s->outstanding = false;
+        if (rep->leader_hint < c->n)
+            c->leader_guess = rep->leader_hint;
+        done(arg, idx, rep->result, rep->result_len, rep->seq);
+        return;
+    case GLUE_VOTE_FAILED:
+        s->outstanding = false;
+        if (c->fail)
+            c->fail(c->fail_arg, idx, SMR_EDISAGREE);
+        return;
+    }
+}
+
+static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
+                     size_t len, uint64_t now_ms, glue_client_done_fn done,
+                     void *arg)
 {
     struct wire_reply rep;
     if (wire_decode_reply(f, len, &rep) != SMR_OK ||
@@ -161,6 +277,8 @@ static void on_reply(struct glue_client *c, const uint8_t *f, size_t len,
     struct glue_session *s = &c->sessions[idx];
     if (!s->outstanding || rep.req_id != s->req_id)
         return;
+    if (c->byzantine)
+        return vote(c, idx, from, &rep, now_ms, done, arg);
     switch (rep.status) {
     case WIRE_REPLY_OK:
         s->outstanding = false;
@@ -193,8 +311,11 @@ static void retry_due(struct glue_client *c, uint64_t now_ms)
             send_now(c, s, now_ms);
         } else if (!s->resend_at_ms && now_ms >= s->try_deadline_ms) {
             /* Same request id at the next replica: the session table
-             * answers it if the first attempt was applied after all. */
+             * answers it if the first attempt was applied after all. Under
+             * Byzantine faults, to every replica (TOCS §4.1): a faulty
+             * primary cannot then hide the request from the backups. */
             s->target = (s->target + 1) % c->n;
+            s->to_all = c->byzantine;
             send_now(c, s, now_ms);
         }
     }
@@ -209,8 +330,8 @@ int glue_client_poll(struct glue_client *c, uint64_t now_ms,
         for (int k = 0; k < 4096 &&
                         zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0;
              k++)
-            on_reply(c, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms, done,
-                     arg);
+            on_reply(c, i, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms,
+                     done, arg);
     zmq_msg_close(&msg);
     retry_due(c, now_ms);
     return SMR_OK;
@@ -227,6 +348,14 @@ int glue_client_pollitems(struct glue_client *c, void *items, int max)
         it[k].revents = 0;
     }
     return k;
+}
+
+static void call_failed(void *arg, uint32_t session, int rc)
+{
+    struct glue_client *c = arg;
+    (void)session;
+    c->call_done = true;
+    c->call_rc = rc;
 }
 
 static void call_done(void *arg, uint32_t session, const uint8_t *result,
@@ -251,15 +380,19 @@ int glue_client_call(struct glue_client *c, const uint8_t *op,
     c->call_result = result;
     c->call_seq = seq;
     c->call_done = false;
+    glue_client_fail_fn saved = c->fail;
+    void *saved_arg = c->fail_arg;
+    glue_client_on_fail(c, call_failed, c);
     uint64_t deadline = glue_mono_ms() + timeout_ms;
     zmq_pollitem_t items[SMR_NODES_MAX];
     int n = glue_client_pollitems(c, items, SMR_NODES_MAX);
     for (;;) {
         uint64_t now = glue_mono_ms();
         glue_client_poll(c, now, call_done, c);
-        if (c->call_done)
-            return c->call_rc;
-        if (now >= deadline) {
+        if (c->call_done || now >= deadline) {
+            glue_client_on_fail(c, saved, saved_arg);
+            if (c->call_done)
+                return c->call_rc;
             c->sessions[0].outstanding = false;
             return SMR_ETIMEOUT;
         }

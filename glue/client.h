@@ -6,6 +6,16 @@
  * command to the replica it believes leads, follows NOT_LEADER hints, and on
  * a timeout retries with the SAME request id at the next replica, so the
  * replicated session table answers a retry instead of applying it twice.
+ *
+ * When the config's protocol tolerates Byzantine faults (PBFT), the client
+ * reads its credential from the key directory (keys.h), draws its ids from
+ * the credential's block, sends requests with its MAC vector (a session's
+ * first request to every replica, so each knows where to reply; later ones
+ * to the primary, and again to every replica on a timeout, TOCS §4.1),
+ * and accepts a result only
+ * when f+1 distinct replicas return the same (seq, result); when the
+ * replies can no longer reach f+1 it reports SMR_EDISAGREE instead of
+ * guessing (reply_quorum.h).
  * A client has one request outstanding at a time (closed loop); run several
  * clients for concurrency. Not thread-safe: one client per thread.
  */
@@ -29,10 +39,17 @@ smr_client_id glue_client_id(const struct glue_client *c);
 /* Submits `op` and waits for its reply, retrying as described above until
  * `timeout_ms` passes. On SMR_OK, `result` holds the app's reply bytes and
  * *seq (may be NULL) the log position that executed it. SMR_ETIMEOUT when no
- * replica answered in time (the command may or may not have executed). */
+ * replica answered in time (the command may or may not have executed);
+ * SMR_EDISAGREE when Byzantine replicas' replies disagree (see above). */
 int glue_client_call(struct glue_client *c, const uint8_t *op,
                      uint32_t op_len, uint64_t timeout_ms,
                      struct smr_buf *result, smr_seq *seq);
+
+/* Like glue_client_new_sessions, with a sentence in `err` on failure (a
+ * PBFT config whose key files cannot be read, say). */
+int glue_client_open(const struct glue_config *cfg, void *zmq_context,
+                     uint32_t sessions, struct glue_client **out, char *err,
+                     size_t err_len);
 
 /* Sessions: a client may carry many independent sessions (each its own
  * client id and request ids, one request outstanding) over the same
@@ -59,6 +76,12 @@ int glue_client_abandon(struct glue_client *c, uint32_t session);
 typedef void (*glue_client_done_fn)(void *arg, uint32_t session,
                                     const uint8_t *result, uint32_t len,
                                     smr_seq seq);
+/* Called by glue_client_poll when a session's request failed for good
+ * (SMR_EDISAGREE: the replicas' replies cannot reach f+1 matching). The
+ * session may submit again. Without one, such a request is dropped. */
+typedef void (*glue_client_fail_fn)(void *arg, uint32_t session, int rc);
+void glue_client_on_fail(struct glue_client *c, glue_client_fail_fn fn,
+                         void *arg);
 /* Handles whatever is readable and every retry that is due. */
 int glue_client_poll(struct glue_client *c, uint64_t now_ms,
                      glue_client_done_fn done, void *arg);

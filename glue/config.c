@@ -299,6 +299,24 @@ static int check_workers(const struct glue_config *c, char *err,
     return SMR_OK;
 }
 
+/* The key directory exists only for protocols that authenticate with keys;
+ * its files are read (and refused) when a replica or client starts. */
+static int check_keys(const struct glue_config *c, char *err, size_t err_len)
+{
+    bool keyed = strcmp(c->protocol, "pbft") == 0;
+    size_t len = strnlen(c->keys_dir, sizeof(c->keys_dir));
+    if (len == sizeof(c->keys_dir))
+        REFUSE("keys: does not fit in %zu bytes", sizeof(c->keys_dir) - 1);
+    if (keyed && len == 0 && !c->keys_mem)
+        REFUSE("keys: required when protocol is %s (a directory written by "
+               "`strata keygen`)",
+               c->protocol);
+    if (!keyed && len > 0)
+        REFUSE("keys: protocol %s uses no keys; remove the field",
+               c->protocol);
+    return SMR_OK;
+}
+
 int glue_config_check(const struct glue_config *c, char *err, size_t err_len)
 {
     int rc = check_replicas(c, err, err_len);
@@ -319,6 +337,8 @@ int glue_config_check(const struct glue_config *c, char *err, size_t err_len)
         rc = check_batch(c, err, err_len);
     if (rc == SMR_OK)
         rc = check_workers(c, err, err_len);
+    if (rc == SMR_OK)
+        rc = check_keys(c, err, err_len);
     return rc;
 }
 
@@ -348,6 +368,7 @@ struct raw_batch {
 struct raw_config {
     char *cluster_id;
     char *protocol;
+    char *keys;
     char *executor;
     char *workers;
     char *app;
@@ -395,6 +416,7 @@ static const cyaml_schema_field_t batch_fields[] = {
 static const cyaml_schema_field_t top_fields[] = {
     TEXT("cluster_id", REQUIRED, struct raw_config, cluster_id),
     TEXT("protocol", OPTIONAL, struct raw_config, protocol),
+    TEXT("keys", OPTIONAL, struct raw_config, keys),
     TEXT("executor", OPTIONAL, struct raw_config, executor),
     TEXT("workers", OPTIONAL, struct raw_config, workers),
     TEXT("app", OPTIONAL, struct raw_config, app),
@@ -801,6 +823,8 @@ static int convert(const struct raw_config *r, struct glue_config *c, char *err,
                        err, err_len);
     OPT(r->protocol, copy_name(GLUE_MODULE_PROTOCOL, r->protocol, c->protocol,
                                sizeof(c->protocol), err, err_len));
+    OPT(r->keys, copy_text("keys", r->keys, c->keys_dir, sizeof(c->keys_dir),
+                           err, err_len));
     OPT(r->executor, copy_name(GLUE_MODULE_EXECUTOR, r->executor, c->executor,
                                sizeof(c->executor), err, err_len));
     OPT(r->workers,

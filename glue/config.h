@@ -5,7 +5,8 @@
  * Example (configs/paxos-3.yaml):
  *
  *   cluster_id: 1
- *   protocol: paxos            # paxos (pbft later)
+ *   protocol: paxos            # paxos | pbft
+ *   keys: configs/keys/pbft-4  # pbft only: `strata keygen` writes it
  *   executor: sequential       # sequential | parallel
  *   workers: 2                 # parallel executor threads (1 to 64)
  *   app: kv                    # kv | bank | work
@@ -55,9 +56,16 @@ struct glue_replica_config {
     char stream[GLUE_ENDPOINT_BYTES_MAX];
 };
 
+struct glue_keys; /* keys.h */
+
 struct glue_config {
     uint64_t cluster_id;
     char protocol[32];
+    /* PBFT key directory (keys.h); required by protocol pbft. */
+    char keys_dir[GLUE_PATH_BYTES_MAX];
+    /* Not from YAML: key material held in memory (the simulator, tests);
+     * when set it is used instead of keys_dir. Borrowed. */
+    const struct glue_keys *keys_mem;
     char executor[32];
     uint32_t workers; /* threads of the parallel executor */
     char app[32];

@@ -17,6 +17,7 @@
  * n >= 3f+1).
  */
 #include "contract.h"
+#include "keys.h"
 #include "paxos.h"
 
 #include <stdio.h>
@@ -60,15 +61,32 @@ static int paxos_contract(const struct glue_config *c, struct ord_contract *out,
     return SMR_OK;
 }
 
+static int pbft_contract(const struct glue_config *c, struct ord_contract *out,
+                         char *err, size_t err_len)
+{
+    struct ord_pbft_config pc;
+    char why[WHY_BYTES];
+    glue_config_pbft(c, 0, NULL, &pc);
+    if (ord_pbft_config_check(&pc, why, sizeof(why)) != SMR_OK) {
+        if (err && err_len > 0)
+            snprintf(err, err_len, "protocol pbft refuses the config: %s",
+                     why);
+        return SMR_ECONTRACT;
+    }
+    ord_pbft_contract(&pc, out);
+    return SMR_OK;
+}
+
 struct protocol_row {
     const char *name;
     int (*contract)(const struct glue_config *c, struct ord_contract *out,
                     char *err, size_t err_len);
 };
 
-/* One line per protocol; {"pbft", pbft_contract} comes with ordering/pbft. */
+/* One line per protocol. */
 static const struct protocol_row protocols[] = {
     {"paxos", paxos_contract},
+    {"pbft", pbft_contract},
 };
 
 /* One line per executor engine (execution/exe.h, exe_engine_new). The
@@ -247,6 +265,9 @@ int glue_composition_build(const struct glue_config *c,
     k.storage.engine = engines[c->storage_engine].name;
     k.storage.persistent = engines[c->storage_engine].persistent;
     k.storage.sync = c->storage_sync;
+    for (uint32_t i = 0; i < c->n_replicas; i++)
+        if (c->replicas[i].stream[0])
+            k.separate_executors = true;
     *out = k;
     return SMR_OK;
 }
@@ -318,12 +339,14 @@ static bool rule_byzantine_stream(const struct glue_composition *k,
                                   bool allow_unsafe, char *err, size_t err_len)
 {
     (void)allow_unsafe;
-    if (!k->ord.byzantine || !k->executor.trusts_one_stream)
+    if (!k->ord.byzantine || !k->separate_executors ||
+        !k->executor.trusts_one_stream)
         return false;
     snprintf(err, err_len,
-             "protocol %s tolerates Byzantine faults, so an "
-             "entry may be applied only once f+1=%u ordering replicas agree "
-             "on it, but executor %s trusts one replica's stream",
+             "protocol %s tolerates Byzantine faults, so a separate "
+             "executor may apply an entry only once f+1=%u ordering replicas "
+             "agree on it, but executor %s trusts one replica's stream: "
+             "remove the replicas' stream endpoints to run it embedded",
              k->ord.protocol, k->ord.faults_tolerated + 1, k->executor.name);
     return true;
 }

@@ -51,6 +51,11 @@ struct glue_composition {
     struct glue_executor_info executor;
     struct glue_app_info app;
     struct glue_storage_info storage;
+    /* Executors run as separate processes fed by a replica's Committed
+     * stream (some replica has a stream endpoint). An embedded executor
+     * shares its replica's fate and trust: under Byzantine faults it is
+     * part of that replica, and clients vote over the replicas' replies. */
+    bool separate_executors;
     /* A stage orders a partial-order stream totally before the executor
      * (no config sets it yet: no partial-order protocol exists). */
     bool linearized;

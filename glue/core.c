@@ -1,7 +1,5 @@
 /*
  * core.c: the protocols the replica driver can run (core.h), one row each.
- * PBFT joins when ordering/pbft.c has its two halves of the table
- * (issue #4).
  */
 #include "core.h"
 
@@ -10,6 +8,7 @@
 
 static const struct glue_core_ops *const cores[] = {
     &glue_paxos_core,
+    &glue_pbft_core,
 };
 
 const struct glue_core_ops *glue_core_find(const char *protocol)

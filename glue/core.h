@@ -6,7 +6,8 @@
  * from storage. The driver holds `core_ops` (this table's `ord`) and the
  * opaque `core`, and never names a protocol.
  *
- * Versioned and append-only (GLUE_CORE_VERSION); every member must be set.
+ * Versioned and append-only (GLUE_CORE_VERSION); every member must be set
+ * unless its comment says NULL is allowed.
  * One row per protocol, found by name with glue_core_find().
  */
 #ifndef STRATA_GLUE_CORE_H
@@ -16,7 +17,7 @@
 #include "ord_core.h"
 #include "sto.h"
 
-#define GLUE_CORE_VERSION 1
+#define GLUE_CORE_VERSION 2
 
 struct glue_core_ops {
     int version; /* GLUE_CORE_VERSION */
@@ -53,10 +54,23 @@ struct glue_core_ops {
                        smr_seq from, smr_seq to, struct smr_buf *bufs,
                        uint64_t cluster_id, smr_epoch epoch,
                        struct smr_buf *out);
+
+    /* Protocols whose clients authenticate their requests (PBFT): decodes
+     * a client frame (untrusted) into `scratch` like msg_decode, sets *req
+     * to the request it carries and *msg / *from to what the driver steps
+     * the core with (ORD_EV_MESSAGE). SMR_ETYPE for a frame that is not a
+     * request. NULL: requests arrive as WIRE_REQUEST (ORD_EV_REQUEST) and
+     * only the leader takes them. */
+    int (*request_decode)(const uint8_t *f, size_t len, void *scratch,
+                          uint64_t *cluster_id, smr_epoch *epoch,
+                          struct smr_request *req, smr_node_id *from,
+                          const void **msg);
 };
 
 /* Multi-Paxos (glue/core_paxos.c). */
 extern const struct glue_core_ops glue_paxos_core;
+/* PBFT (glue/core_pbft.c). */
+extern const struct glue_core_ops glue_pbft_core;
 
 /* The row for `protocol`, or NULL when no core by that name can run in the
  * replica driver. */

@@ -132,7 +132,7 @@ void glue_node_on_reply(void *arg, smr_client_id client, smr_req_id req,
         .req_id = req,
         .seq = seq,
         .status = WIRE_REPLY_OK,
-        .leader_hint = n->id,
+        .leader_hint = ord_core_leader_hint(n->core_ops, n->core),
         .result = reply,
         .result_len = len,
     };
@@ -345,6 +345,10 @@ int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len)
     return glue_node_step(n, &ev);
 }
 
+static const char UNAUTHENTICATED[] =
+    "this protocol takes only authenticated requests: configure the client "
+    "with the cluster's keys";
+
 static int on_client_request(struct glue_node *n, const uint8_t *id,
                              size_t id_len, const uint8_t *f, size_t len)
 {
@@ -353,6 +357,18 @@ static int on_client_request(struct glue_node *n, const uint8_t *id,
     count(n, rc);
     if (rc != SMR_OK)
         return SMR_OK;
+    if (n->core_glue->request_decode) {
+        struct wire_reply rep = {
+            .client_id = r.client_id,
+            .req_id = r.req_id,
+            .status = WIRE_REPLY_ERROR,
+            .leader_hint = WIRE_LEADER_UNKNOWN,
+            .result = (const uint8_t *)UNAUTHENTICATED,
+            .result_len = sizeof UNAUTHENTICATED - 1,
+        };
+        glue_node_reply_frame(n, id, id_len, &rep);
+        return SMR_OK;
+    }
     if (!ord_core_is_leader(n->core_ops, n->core)) {
         struct wire_reply rep = {
             .client_id = r.client_id,
@@ -369,6 +385,30 @@ static int on_client_request(struct glue_node *n, const uint8_t *id,
     return glue_node_step(n, &ev);
 }
 
+/* A request carrying the client's authenticator (PBFT): every replica takes
+ * it, since the client sends to all; the core checks the tags. */
+static int on_client_auth_request(struct glue_node *n, const uint8_t *id,
+                                  size_t id_len, const uint8_t *f, size_t len)
+{
+    uint64_t cluster;
+    smr_epoch epoch;
+    struct smr_request r;
+    smr_node_id from;
+    const void *m = NULL;
+    int rc = n->core_glue->request_decode(f, len, n->rx_msg, &cluster, &epoch,
+                                          &r, &from, &m);
+    if (rc == SMR_OK && (cluster != n->cfg.cluster_id || epoch != n->epoch))
+        rc = SMR_EINVAL;
+    count(n, rc);
+    if (rc != SMR_OK)
+        return SMR_OK;
+    glue_node_route_put(n, r.client_id, id, id_len);
+    struct ord_event ev = {.type = ORD_EV_MESSAGE};
+    ev.u.message.from = from;
+    ev.u.message.msg = m;
+    return glue_node_step(n, &ev);
+}
+
 int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
                               size_t route_len, const uint8_t *f, size_t len)
 {
@@ -380,6 +420,8 @@ int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
     }
     if (type == WIRE_REQUEST)
         return on_client_request(n, route, route_len, f, len);
+    if (type == WIRE_PBFT && n->core_glue->request_decode)
+        return on_client_auth_request(n, route, route_len, f, len);
     if (type == WIRE_STATUS_REQ) {
         struct wire_status_req q;
         rc = wire_decode_status_req(f, len, &q);

@@ -102,7 +102,7 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
         struct smr_committed c;
         rc = sto_log_get(n->sto, s, &b);
         if (rc == SMR_OK)
-            rc = ord_core_record_decode(n->core_ops, b.data, b.len, s, &c);
+            rc = ord_core_record_decode(n->core_ops, n->core, b.data, b.len, s, &c);
         if (rc == SMR_OK)
             rc = glue_node_execute(n, &c);
         if (rc != SMR_OK)

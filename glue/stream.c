@@ -119,7 +119,7 @@ static bool send_entry(struct glue_node *n, struct glue_consumer *c)
     }
     struct smr_committed entry;
     if (rc != SMR_OK ||
-        ord_core_record_decode(n->core_ops, n->stream_rec.data,
+        ord_core_record_decode(n->core_ops, n->core, n->stream_rec.data,
                                n->stream_rec.len, c->next_seq,
                                &entry) != SMR_OK)
         return false;

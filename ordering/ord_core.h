@@ -67,13 +67,17 @@ struct ord_core_ops {
     uint64_t (*dropped_messages)(const void *core);
 
     /* Decodes the log record of a committed entry at `seq` into `out`,
-     * whose batch points into `data`. SMR_ECORRUPT on bad bytes. */
-    int (*record_decode)(const uint8_t *data, size_t len, smr_seq seq,
-                         struct smr_committed *out);
+     * whose batch points into `data` (the core supplies what the record
+     * does not hold, such as PBFT's epoch). SMR_ECORRUPT on bad bytes;
+     * SMR_ENOTFOUND when the record holds no committed value. */
+    int (*record_decode)(const void *core, const uint8_t *data, size_t len,
+                         smr_seq seq, struct smr_committed *out);
 };
 
 /* Multi-Paxos (paxos.h; ordering/paxos_core.c). */
 extern const struct ord_core_ops ord_paxos_core_ops;
+/* PBFT (pbft.h; ordering/pbft_core.c). */
+extern const struct ord_core_ops ord_pbft_core_ops;
 
 static inline void ord_core_ops_check(const struct ord_core_ops *ops)
 {
@@ -148,12 +152,13 @@ static inline smr_seq ord_core_recovered_commit(const struct ord_core_ops *ops,
 }
 
 static inline int ord_core_record_decode(const struct ord_core_ops *ops,
-                                         const uint8_t *data, size_t len,
-                                         smr_seq seq, struct smr_committed *out)
+                                         const void *core, const uint8_t *data,
+                                         size_t len, smr_seq seq,
+                                         struct smr_committed *out)
 {
     ord_core_ops_check(ops);
-    assert(out);
-    return ops->record_decode(data, len, seq, out);
+    assert(core && out);
+    return ops->record_decode(core, data, len, seq, out);
 }
 
 #endif

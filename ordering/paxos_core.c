@@ -80,9 +80,11 @@ static uint64_t paxos_dropped(const void *core)
     return ord_paxos_dropped_messages(core);
 }
 
-static int paxos_record_decode(const uint8_t *data, size_t len, smr_seq seq,
+static int paxos_record_decode(const void *core, const uint8_t *data,
+                               size_t len, smr_seq seq,
                                struct smr_committed *out)
 {
+    (void)core; /* the record holds the whole entry */
     struct ord_paxos_entry e;
     int rc = ord_paxos_record_decode(data, len, seq, &e);
     if (rc != SMR_OK)

@@ -256,8 +256,21 @@ void ord_pbft_sign_view_change(const struct ord_pbft *p,
                                struct ord_pbft_view_change *vc);
 void ord_pbft_sign_new_view(const struct ord_pbft *p,
                             struct ord_pbft_new_view *nv);
+/* Client keys. Client ids come in blocks of 2^32 (the id's high 32 bits
+ * name its block); whoever is enrolled for a block holds, for each replica,
+ * that block's key (BLAKE2b keyed with the replica's client key root over
+ * the block number) and derives from it the key of every id in the block
+ * (BLAKE2b keyed with the block key over the id). A client can thus mint
+ * ids of its own block but cannot authenticate as an id of another block:
+ * a session is bound to the credential that made it. */
+#define ORD_PBFT_CLIENT_BLOCK(client_id) ((uint32_t)((client_id) >> 32))
+void ord_pbft_client_block_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
+                               uint32_t block, uint8_t out[ORD_PBFT_KEY_BYTES]);
+void ord_pbft_client_key_in_block(const uint8_t block_key[ORD_PBFT_KEY_BYTES],
+                                  smr_client_id client_id,
+                                  uint8_t out[ORD_PBFT_KEY_BYTES]);
 /* The key client `client_id` shares with the replica whose client key root
- * is `root`: BLAKE2b keyed with root over the id. */
+ * is `root` (the two steps above). */
 void ord_pbft_client_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
                          smr_client_id client_id,
                          uint8_t out[ORD_PBFT_KEY_BYTES]);

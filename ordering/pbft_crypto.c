@@ -13,7 +13,8 @@
  * crypto_sign_ed25519_*_to_curve25519), hashed with the cluster id and the
  * two ids. Only the two replicas of a pair can compute their key, so a
  * Byzantine replica cannot forge a tag between two others. Client keys are
- * derived from a secret root each replica holds alone (ord_pbft_client_key).
+ * derived from a secret root each replica holds alone, through the key of
+ * the client's block of ids (ord_pbft_client_key).
  */
 #include "pbft_internal.h"
 
@@ -124,15 +125,36 @@ int pbft_keys_init(struct ord_pbft *p)
     return rc;
 }
 
+void ord_pbft_client_block_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
+                               uint32_t block, uint8_t out[ORD_PBFT_KEY_BYTES])
+{
+    uint8_t msg[25 + 4];
+    memcpy(msg, "strata-pbft-client-block", 25);
+    smr_put_u32(msg + 25, block);
+    crypto_generichash(out, ORD_PBFT_KEY_BYTES, msg, sizeof msg, root,
+                       ORD_PBFT_KEY_BYTES);
+}
+
+void ord_pbft_client_key_in_block(const uint8_t block_key[ORD_PBFT_KEY_BYTES],
+                                  smr_client_id client_id,
+                                  uint8_t out[ORD_PBFT_KEY_BYTES])
+{
+    uint8_t msg[19 + 8];
+    memcpy(msg, "strata-pbft-client", 19);
+    smr_put_u64(msg + 19, client_id);
+    crypto_generichash(out, ORD_PBFT_KEY_BYTES, msg, sizeof msg, block_key,
+                       ORD_PBFT_KEY_BYTES);
+}
+
 void ord_pbft_client_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
                          smr_client_id client_id,
                          uint8_t out[ORD_PBFT_KEY_BYTES])
 {
-    uint8_t id[8 + 19];
-    memcpy(id, "strata-pbft-client", 19);
-    smr_put_u64(id + 19, client_id);
-    crypto_generichash(out, ORD_PBFT_KEY_BYTES, id, sizeof id, root,
-                       ORD_PBFT_KEY_BYTES);
+    uint8_t block_key[ORD_PBFT_KEY_BYTES];
+    ord_pbft_client_block_key(root, ORD_PBFT_CLIENT_BLOCK(client_id),
+                              block_key);
+    ord_pbft_client_key_in_block(block_key, client_id, out);
+    sodium_memzero(block_key, sizeof block_key);
 }
 
 /* --------------------------------------------------- message authenticators */

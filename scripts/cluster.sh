@@ -38,6 +38,11 @@ start)
         echo "$0: no replicas found in $config" >&2
         exit 1
     fi
+    # A PBFT config names a key directory: write one when it is missing.
+    keys=$(sed -n 's/^keys:[ \t]*\([^ \t#]*\).*/\1/p' "$config")
+    if [ -n "$keys" ] && [ ! -e "$keys/replica-0.pub" ]; then
+        "$strata" keygen --dir "$keys" --replicas "$n"
+    fi
     : > "$PIDFILE"
     i=0
     while [ "$i" -lt "$n" ]; do

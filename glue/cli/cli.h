@@ -27,6 +27,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_bench_exec(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_lincheck(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);

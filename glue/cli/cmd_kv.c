@@ -93,8 +93,9 @@ static int with_client(struct kv_args *a, struct glue_config *cfg,
     int ex = cli_load_config(a->config, cfg);
     if (ex)
         return ex;
-    if (glue_client_new(cfg, NULL, c) != SMR_OK) {
-        fprintf(stderr, "strata: cannot create a client\n");
+    char err[512];
+    if (glue_client_open(cfg, NULL, 1, c, err, sizeof err) != SMR_OK) {
+        fprintf(stderr, "strata: cannot create a client: %s\n", err);
         return EXIT_FAILED;
     }
     return 0;

@@ -53,6 +53,12 @@ struct load {
     const char *key_prefix;
     struct hist_op *hops;        /* per session */
     char (*last_value)[HIST_STR]; /* per key: last value seen, "" absent */
+    struct done_ctx *fail_ctx;    /* per connection, for on_fail */
+};
+
+struct done_ctx {
+    struct load *l;
+    uint32_t conn;
 };
 
 uint64_t load_now_us(void)
@@ -305,6 +311,22 @@ static void submit(struct load *l, uint32_t session)
     l->started_us[session] = load_now_us();
 }
 
+/* The replicas' replies disagreed (Byzantine faults): the outcome is
+ * unknown, so it is counted as an error and recorded as info. */
+static void on_fail(void *arg, uint32_t session, int rc)
+{
+    struct done_ctx *d = arg;
+    struct load *l = d->l;
+    (void)rc;
+    uint32_t global = session * l->n_conns + d->conn;
+    l->errors++;
+    if (l->hist) {
+        l->hops[global].inflight = false;
+        hist_complete(l, global, "info", NULL, 0, -1);
+    }
+    submit(l, global);
+}
+
 int load_new(const struct glue_config *cfg, uint32_t clients, uint32_t conns,
              uint32_t keys, uint32_t value_bytes, uint32_t get_permille,
              struct load **out)
@@ -364,13 +386,21 @@ int load_new_opts(const struct glue_config *cfg, const struct load_opts *o,
         return SMR_ENOMEM;
     }
     memset(l->value, 'v', value_bytes);
+    l->fail_ctx = calloc(l->n_conns, sizeof *l->fail_ctx);
     for (uint32_t i = 0; i < l->n_conns; i++) {
         uint32_t sessions = (clients - i + l->n_conns - 1) / l->n_conns;
-        if (glue_client_new_sessions(cfg, l->zctx, sessions, &l->conns[i]) !=
-            SMR_OK) {
+        char err[512];
+        int rc = l->fail_ctx ? glue_client_open(cfg, l->zctx, sessions,
+                                                &l->conns[i], err, sizeof err)
+                             : SMR_ENOMEM;
+        if (rc != SMR_OK) {
+            if (rc != SMR_ENOMEM)
+                fprintf(stderr, "strata: cannot create a client: %s\n", err);
             load_destroy(&l);
-            return SMR_EIO;
+            return rc == SMR_ENOMEM ? rc : SMR_EIO;
         }
+        l->fail_ctx[i] = (struct done_ctx){l, i};
+        glue_client_on_fail(l->conns[i], on_fail, &l->fail_ctx[i]);
         l->n_items += glue_client_pollitems(l->conns[i], &l->items[l->n_items],
                                             SMR_NODES_MAX);
     }
@@ -398,6 +428,7 @@ void load_destroy(struct load **pl)
     smr_buf_free(&l->op);
     free(l->hops);
     free(l->last_value);
+    free(l->fail_ctx);
     free(l);
     *pl = NULL;
 }
@@ -416,11 +447,6 @@ void load_request_stop(void)
 {
     stop_requested = 1;
 }
-
-struct done_ctx {
-    struct load *l;
-    uint32_t conn;
-};
 
 static void on_done(void *arg, uint32_t session, const uint8_t *result,
                     uint32_t len, smr_seq seq)

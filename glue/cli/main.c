@@ -25,6 +25,7 @@ static const struct cli_cmd commands[] = {
     {"sim", "deterministic simulation of a whole cluster over many seeds",
      cmd_sim},
     {"lincheck", "check a client history for linearizability", cmd_lincheck},
+    {"keygen", "write PBFT replica keys and a client credential", cmd_keygen},
 };
 
 static void usage(FILE *f)

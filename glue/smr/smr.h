@@ -47,7 +47,8 @@
     X(SMR_ETIMEOUT, "timed out")                                         \
     X(SMR_ESTOPPED, "stopped")                                           \
     X(SMR_ENOTLEADER, "not the leader")                                  \
-    X(SMR_EUNAVAILABLE, "no replica reachable")
+    X(SMR_EUNAVAILABLE, "no replica reachable")                          \
+    X(SMR_EDISAGREE, "replicas disagree: no f+1 matching replies")
 
 enum smr_err {
 #define SMR_ERR_ENUM(name, text) name,

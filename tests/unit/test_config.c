@@ -174,7 +174,7 @@ static const struct bad_case bad_files[] = {
      ": replicas[2].client: endpoint 'tcp://127.0.0.1:7100' is also "
      "replicas[0].peer"},
     {"configs/bad/unknown-protocol.yaml",
-     ": protocol: unknown protocol 'raft' (known: paxos)"},
+     ": protocol: unknown protocol 'raft' (known: paxos, pbft)"},
     {"configs/bad/unknown-key-top.yaml", ": replica_count: unknown key"},
     {"configs/bad/unknown-key-replica.yaml", ": replicas[1].port: unknown key"},
     {"configs/bad/unknown-key-storage.yaml", ": storage.fsync: unknown key"},
@@ -428,7 +428,7 @@ START_TEST(test_storage_and_limits)
     refuse_inline("cluster_id: 7\n" REPLICAS_3 "storage: {path: ''}\n",
                   SMR_ECONFIG, ": storage.path: required");
     refuse_inline(GOOD "protocol: ''\n", SMR_ECONFIG,
-                  ": protocol: has no value (known: paxos)");
+                  ": protocol: has no value (known: paxos, pbft)");
     refuse_inline(GOOD "executor: speculative\n", SMR_ECONFIG,
                   ": executor: unknown executor 'speculative' (known: "
                   "sequential, parallel)");
@@ -728,13 +728,19 @@ START_TEST(test_composition_rules)
     k.n_replicas = 4;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_OK);
+    /* embedded, an executor is part of its replica: clients vote */
     k.executor.trusts_one_stream = true;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
+                     SMR_OK);
+    k.separate_executors = true;
+    ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_ECONTRACT);
-    ck_assert_str_eq(err, "protocol pbft tolerates Byzantine faults, so an "
-                          "entry may be applied only once f+1=2 ordering "
-                          "replicas agree on it, but executor sequential "
-                          "trusts one replica's stream");
+    ck_assert_str_eq(err, "protocol pbft tolerates Byzantine faults, so a "
+                          "separate executor may apply an entry only once "
+                          "f+1=2 ordering replicas agree on it, but executor "
+                          "sequential trusts one replica's stream: remove "
+                          "the replicas' stream endpoints to run it "
+                          "embedded");
 
     k = sound();
     k.executor = (struct glue_executor_info){"parallel", true, true, true};

@@ -1,0 +1,86 @@
+/*
+ * reply_quorum.c: Byzantine-tolerant client requests and reply votes
+ * (reply_quorum.h).
+ */
+#include "reply_quorum.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "wire_pbft.h"
+
+void glue_reply_quorum_reset(struct glue_reply_quorum *q, uint32_t n,
+                             uint32_t f)
+{
+    memset(q, 0, sizeof *q);
+    q->n = n;
+    q->f = f;
+}
+
+static void reply_digest(const struct wire_reply *rep,
+                         uint8_t out[GLUE_REPLY_DIGEST_BYTES])
+{
+    crypto_generichash_state st;
+    uint8_t seq[8];
+    smr_put_u64(seq, rep->seq);
+    crypto_generichash_init(&st, NULL, 0, GLUE_REPLY_DIGEST_BYTES);
+    crypto_generichash_update(&st, seq, sizeof seq);
+    crypto_generichash_update(&st, rep->result, rep->result_len);
+    crypto_generichash_final(&st, out, GLUE_REPLY_DIGEST_BYTES);
+}
+
+enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
+                                     smr_node_id from,
+                                     const struct wire_reply *rep)
+{
+    if (from >= q->n || rep->status != WIRE_REPLY_OK)
+        return GLUE_VOTE_PENDING;
+    reply_digest(rep, q->digest[from]);
+    q->replied |= 1u << from;
+    uint32_t same = 0, best = 0, replied = 0;
+    for (uint32_t i = 0; i < q->n; i++) {
+        if (!(q->replied & (1u << i)))
+            continue;
+        replied++;
+        uint32_t count = 0;
+        for (uint32_t j = 0; j < q->n; j++)
+            if ((q->replied & (1u << j)) &&
+                sodium_memcmp(q->digest[i], q->digest[j],
+                              GLUE_REPLY_DIGEST_BYTES) == 0)
+                count++;
+        if (i == from)
+            same = count;
+        if (count > best)
+            best = count;
+    }
+    if (same >= q->f + 1)
+        return GLUE_VOTE_DONE;
+    if (best + (q->n - replied) < q->f + 1)
+        return GLUE_VOTE_FAILED;
+    return GLUE_VOTE_PENDING;
+}
+
+int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
+                             smr_epoch epoch, const struct glue_keys *k,
+                             uint32_t n, const struct smr_request *r)
+{
+    if (ORD_PBFT_CLIENT_BLOCK(r->client_id) != k->client_block ||
+        n > SMR_NODES_MAX || r->op_len > SMR_OP_BYTES_MAX)
+        return SMR_EINVAL;
+    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    struct ord_pbft_msg m;
+    memset(&m, 0, sizeof m);
+    for (uint32_t i = 0; i < n; i++)
+        ord_pbft_client_key_in_block(k->client_block_keys[i], r->client_id,
+                                     keys[i]);
+    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, n,
+                          cluster_id, r, m.mac);
+    sodium_memzero(keys, sizeof keys);
+    m.type = ORD_PBFT_REQUEST;
+    m.from = ORD_PBFT_FROM_CLIENT;
+    m.client_id = r->client_id;
+    m.req_id = r->req_id;
+    m.op = r->op;
+    m.op_len = r->op_len;
+    return wire_encode_pbft(out, cluster_id, epoch, &m);
+}

@@ -1,0 +1,51 @@
+/*
+ * reply_quorum.h: what a client needs when the ordering protocol tolerates
+ * Byzantine replicas (docs/pbft.md "Clients"): requests that carry the
+ * client's MAC vector, and a vote over the replicas' replies that accepts a
+ * result only when f+1 distinct replicas return the same one (at least one
+ * of them is correct), and reports a failure, instead of guessing, once no
+ * result can reach f+1 any more. Free of I/O: the client library
+ * (client.c) and the simulator's clients (sim.c) share it.
+ */
+#ifndef STRATA_GLUE_REPLY_QUORUM_H
+#define STRATA_GLUE_REPLY_QUORUM_H
+
+#include "keys.h"
+#include "wire.h"
+
+#define GLUE_REPLY_DIGEST_BYTES 16
+
+/* The replies to one request so far: the newest OK reply of each replica,
+ * by digest of (seq, result). */
+struct glue_reply_quorum {
+    uint32_t n, f;
+    uint32_t replied; /* bit i: replica i sent an OK reply */
+    uint8_t digest[SMR_NODES_MAX][GLUE_REPLY_DIGEST_BYTES];
+};
+
+enum glue_vote {
+    GLUE_VOTE_PENDING = 0, /* wait for more replies */
+    GLUE_VOTE_DONE,        /* this reply makes f+1 matching: accept it */
+    GLUE_VOTE_FAILED,      /* no result can reach f+1 any more */
+};
+
+/* Starts the vote of a new request for n replicas tolerating f faults. */
+void glue_reply_quorum_reset(struct glue_reply_quorum *q, uint32_t n,
+                             uint32_t f);
+
+/* Counts `rep` (already matched to the request) from replica `from` (the
+ * authenticated link it came over). Replies other than OK and replicas out
+ * of range are ignored (PENDING). */
+enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
+                                     smr_node_id from,
+                                     const struct wire_reply *rep);
+
+/* Encodes `r` as the PBFT client request frame, with the client's MAC
+ * vector for the n replicas from the block keys of its credential (`k`;
+ * r->client_id must lie in k->client_block). SMR_EINVAL when it does not;
+ * the wire encoder's errors otherwise. */
+int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
+                             smr_epoch epoch, const struct glue_keys *k,
+                             uint32_t n, const struct smr_request *r);
+
+#endif
