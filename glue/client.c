@@ -55,6 +55,7 @@ struct glue_client {
     struct glue_keys *keys; /* sodium_malloc'd */
     glue_client_fail_fn fail;
     void *fail_arg;
+    char error[256]; /* the last ERROR reply's message */
     /* glue_client_call's result, filled by its completion callback */
     struct smr_buf *call_result;
     smr_seq *call_seq;
@@ -237,6 +238,28 @@ int glue_client_abandon(struct glue_client *c, uint32_t session)
 
 /* Handles one reply frame. Stale, foreign and malformed frames are ignored:
  * the request they answer is no longer outstanding. */
+/* A replica refused the request for good (an ERROR reply): the session
+ * stops retrying and the message is kept for glue_client_error. */
+static void refused(struct glue_client *c, uint32_t idx,
+                    const struct wire_reply *rep)
+{
+    c->sessions[idx].outstanding = false;
+    size_t len = rep->result_len < sizeof c->error - 1 ? rep->result_len
+                                                        : sizeof c->error - 1;
+    for (size_t i = 0; i < len; i++) /* printable: it reaches a terminal */
+        c->error[i] = rep->result[i] >= 32 && rep->result[i] < 127
+                          ? (char)rep->result[i]
+                          : '?';
+    c->error[len] = '\0';
+    if (c->fail)
+        c->fail(c->fail_arg, idx, SMR_EREFUSED);
+}
+
+const char *glue_client_error(const struct glue_client *c)
+{
+    return c->error;
+}
+
 /* Byzantine: the reply of replica `from` joins the request's vote. */
 static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
                  const struct wire_reply *rep, uint64_t now_ms,
@@ -295,8 +318,10 @@ static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
         }
         return;
     case WIRE_REPLY_BUSY:
-    case WIRE_REPLY_ERROR:
         s->resend_at_ms = now_ms + BUSY_BACKOFF_MS;
+        return;
+    case WIRE_REPLY_ERROR:
+        refused(c, idx, &rep);
         return;
     }
 }

@@ -40,7 +40,8 @@ smr_client_id glue_client_id(const struct glue_client *c);
  * `timeout_ms` passes. On SMR_OK, `result` holds the app's reply bytes and
  * *seq (may be NULL) the log position that executed it. SMR_ETIMEOUT when no
  * replica answered in time (the command may or may not have executed);
- * SMR_EDISAGREE when Byzantine replicas' replies disagree (see above). */
+ * SMR_EDISAGREE when Byzantine replicas' replies disagree (see above);
+ * SMR_EREFUSED when a replica refused it (glue_client_error says why). */
 int glue_client_call(struct glue_client *c, const uint8_t *op,
                      uint32_t op_len, uint64_t timeout_ms,
                      struct smr_buf *result, smr_seq *seq);
@@ -77,7 +78,8 @@ typedef void (*glue_client_done_fn)(void *arg, uint32_t session,
                                     const uint8_t *result, uint32_t len,
                                     smr_seq seq);
 /* Called by glue_client_poll when a session's request failed for good
- * (SMR_EDISAGREE: the replicas' replies cannot reach f+1 matching). The
+ * (SMR_EDISAGREE: the replicas' replies cannot reach f+1 matching;
+ * SMR_EREFUSED: a replica answered ERROR, glue_client_error says why). The
  * session may submit again. Without one, such a request is dropped. */
 typedef void (*glue_client_fail_fn)(void *arg, uint32_t session, int rc);
 void glue_client_on_fail(struct glue_client *c, glue_client_fail_fn fn,
@@ -88,6 +90,11 @@ int glue_client_poll(struct glue_client *c, uint64_t now_ms,
 /* The sockets to wait on (one per replica): fills up to `max` zmq poll
  * items and returns how many. */
 int glue_client_pollitems(struct glue_client *c, void *items, int max);
+
+/* The message of the last request the replicas refused (SMR_EREFUSED:
+ * a reply with status ERROR, e.g. an unauthenticated request to PBFT);
+ * "" when none. Valid until the next call on `c`. */
+const char *glue_client_error(const struct glue_client *c);
 
 /* Asks replica `id` for its status. SMR_ETIMEOUT when it does not answer. */
 int glue_client_status(struct glue_client *c, smr_node_id id,

@@ -1,5 +1,6 @@
 /*
- * cmd_demo.c: `strata demo`: three replicas in this process (a thread
+ * cmd_demo.c: `strata demo`: three Multi-Paxos replicas, or four PBFT ones
+ * (--protocol pbft, keys drawn in memory), in this process (a thread
  * each, ipc:// sockets, RocksDB with fsync in a temporary directory), a
  * client load, one line a second; midway the leader is stopped (a clean
  * in-process stop; tests/integration kill -9 real processes), later it is
@@ -13,12 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "exe.h"
+#include "keys.h"
 #include "load.h"
 #include "node.h"
 
-#define DEMO_REPLICAS 3
+#define DEMO_REPLICAS_MAX 4
 
 struct demo_replica {
     struct glue_node *node;
@@ -27,8 +31,10 @@ struct demo_replica {
     struct glue_node_info last; /* kept while it is down */
 };
 
-static struct demo_replica reps[DEMO_REPLICAS];
+static struct demo_replica reps[DEMO_REPLICAS_MAX];
+static uint32_t n_reps = 3;
 static struct glue_config cfg;
+static struct glue_keys keys; /* PBFT: drawn for this run */
 
 static void *run_node(void *arg)
 {
@@ -61,15 +67,23 @@ static void stop_replica(smr_node_id id)
     reps[id].up = false;
 }
 
-static void make_config(const char *dir, const char *executor,
-                        uint64_t workers)
+static void make_config(const char *dir, const char *protocol,
+                        const char *executor, uint64_t workers)
 {
     glue_config_defaults(&cfg);
+    snprintf(cfg.protocol, sizeof cfg.protocol, "%s", protocol);
+    if (strcmp(protocol, "pbft") == 0) {
+        uint64_t seed;
+        randombytes_buf(&seed, sizeof seed);
+        n_reps = 4;
+        glue_keys_derive(seed, n_reps, 1, &keys);
+        cfg.keys_mem = &keys;
+    }
     snprintf(cfg.executor, sizeof cfg.executor, "%s", executor);
     cfg.workers = (uint32_t)workers;
     cfg.cluster_id = 7;
-    cfg.n_replicas = DEMO_REPLICAS;
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++) {
+    cfg.n_replicas = n_reps;
+    for (smr_node_id i = 0; i < n_reps; i++) {
         cfg.replicas[i].id = i;
         snprintf(cfg.replicas[i].peer, sizeof cfg.replicas[i].peer,
                  "ipc://%s/peer-%u", dir, i);
@@ -84,7 +98,7 @@ static void make_config(const char *dir, const char *executor,
 static int leader_of(struct glue_node_info *info)
 {
     int leader = -1;
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++) {
+    for (smr_node_id i = 0; i < n_reps; i++) {
         if (reps[i].up)
             glue_node_info(reps[i].node, &info[i]);
         else
@@ -97,12 +111,12 @@ static int leader_of(struct glue_node_info *info)
 
 static void print_line(uint64_t t, const struct load_stats *st)
 {
-    struct glue_node_info info[DEMO_REPLICAS];
+    struct glue_node_info info[DEMO_REPLICAS_MAX];
     int leader = leader_of(info);
     printf("t=%2llus  %6llu ops/s  p50 %6.2f ms  p99 %6.2f ms  leader %s",
            (unsigned long long)t, (unsigned long long)st->ops, st->p50_ms,
            st->p99_ms, leader < 0 ? "none" : (char[]){(char)('0' + leader), 0});
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++) {
+    for (smr_node_id i = 0; i < n_reps; i++) {
         if (reps[i].up)
             printf("  r%u %llu/%llu", i,
                    (unsigned long long)info[i].committed_seq,
@@ -117,8 +131,11 @@ static void print_line(uint64_t t, const struct load_stats *st)
 static void help(void)
 {
     printf("usage: strata demo [--duration S] [--clients N]\n"
+           "                   [--protocol paxos|pbft]\n"
            "                   [--executor sequential|parallel] [--workers W]\n"
            "\nRuns a 3-replica Multi-Paxos key-value store in this process\n"
+           "(--protocol pbft: 4 PBFT replicas, f=1 Byzantine, with keys drawn\n"
+           "for the run)\n"
            "(RocksDB with fsync, in a temporary directory) under a client\n"
            "load. Prints one line a second: ops/s, p50/p99 latency, the\n"
            "leader, and each replica's committed/executed sequence numbers.\n"
@@ -134,10 +151,10 @@ static void help(void)
 
 static int summary(uint64_t total_ops, uint64_t stalled_s)
 {
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++)
+    for (smr_node_id i = 0; i < n_reps; i++)
         stop_replica(i);
     bool same = true;
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++) {
+    for (smr_node_id i = 0; i < n_reps; i++) {
         struct glue_node_info *a = &reps[i].last, *b = &reps[0].last;
         same &= a->executed_seq == b->executed_seq &&
                 !memcmp(a->digest, b->digest, sizeof a->digest);
@@ -166,10 +183,11 @@ int cmd_demo(int argc, char **argv)
         {"clients", required_argument, 0, 'n'},
         {"executor", required_argument, 0, 'e'},
         {"workers", required_argument, 0, 'w'},
+        {"protocol", required_argument, 0, 'p'},
         {0, 0, 0, 0},
     };
     uint64_t dur = 12, clients = 8, workers = 2;
-    const char *executor = "sequential";
+    const char *executor = "sequential", *protocol = "paxos";
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         bool ok = c == 'd'   ? cli_parse_u64("--duration", optarg, 4, 3600, &dur)
@@ -178,6 +196,7 @@ int cmd_demo(int argc, char **argv)
                   : c == 'w' ? cli_parse_u64("--workers", optarg, 1,
                                              EXE_PAR_WORKERS_MAX, &workers)
                   : c == 'e' ? (executor = optarg, true)
+                  : c == 'p' ? (protocol = optarg, true)
                              : false;
         if (!ok)
             return 2;
@@ -189,17 +208,25 @@ int cmd_demo(int argc, char **argv)
                 executor);
         return 2;
     }
+    if (strcmp(protocol, "paxos") != 0 && strcmp(protocol, "pbft") != 0) {
+        fprintf(stderr, "strata demo: --protocol: expected paxos or pbft, "
+                        "got '%s'\n",
+                protocol);
+        return 2;
+    }
+    if (sodium_init() < 0)
+        return 1;
     char dir[] = "/tmp/strata-demo-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("strata demo: mkdtemp");
         return 1;
     }
-    make_config(dir, executor, workers);
-    printf("strata demo: 3 replicas (Multi-Paxos, RocksDB with fsync in %s, "
+    make_config(dir, protocol, executor, workers);
+    printf("strata demo: %u replicas (%s, RocksDB with fsync in %s, "
            "%s executor), %llu clients, %llu s\n",
-           dir, executor, (unsigned long long)clients,
-           (unsigned long long)dur);
-    for (smr_node_id i = 0; i < DEMO_REPLICAS; i++)
+           n_reps, n_reps == 4 ? "PBFT, f=1 Byzantine" : "Multi-Paxos", dir,
+           executor, (unsigned long long)clients, (unsigned long long)dur);
+    for (smr_node_id i = 0; i < n_reps; i++)
         if (!start_replica(i))
             return 1;
     struct load *l;
@@ -215,7 +242,7 @@ int cmd_demo(int argc, char **argv)
         total += st.ops;
         stalled_s += st.ops == 0 && t > 1;
         print_line(t, &st);
-        struct glue_node_info info[DEMO_REPLICAS];
+        struct glue_node_info info[DEMO_REPLICAS_MAX];
         int leader = leader_of(info);
         if (t == dur / 2 && leader >= 0) {
             printf("-- stopping the leader, replica %d (in-process; kill -9 "

@@ -68,9 +68,12 @@ static void help(const char *cmd, const char *args, const char *what)
            cmd, args, what, KV_TIMEOUT_MS_DEFAULT);
 }
 
-static int finish(const char *cmd, int rc)
+static int finish(const char *cmd, int rc, const struct glue_client *c)
 {
     switch (rc) {
+    case SMR_EREFUSED:
+        fprintf(stderr, "strata %s: refused: %s\n", cmd, glue_client_error(c));
+        return EXIT_FAILED;
     case SMR_OK: return 0;
     case SMR_ENOTFOUND: fprintf(stderr, "not found\n"); return EXIT_FAILED;
     case SMR_ECONTRACT:
@@ -115,8 +118,9 @@ int cmd_put(int argc, char **argv)
         return ex;
     int rc = glue_kv_put(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
                          a.timeout_ms);
+    ex = finish("put", rc, c);
     glue_client_destroy(&c);
-    return finish("put", rc);
+    return ex;
 }
 
 int cmd_get(int argc, char **argv)
@@ -141,8 +145,9 @@ int cmd_get(int argc, char **argv)
         fputc('\n', stdout);
     }
     smr_buf_free(&v);
+    ex = finish("get", rc, c);
     glue_client_destroy(&c);
-    return finish("get", rc);
+    return ex;
 }
 
 int cmd_del(int argc, char **argv)
@@ -158,10 +163,11 @@ int cmd_del(int argc, char **argv)
     if (ex || (ex = with_client(&a, &cfg, &c)))
         return ex;
     int rc = glue_kv_del(c, a.pos[0], a.timeout_ms);
-    glue_client_destroy(&c);
     if (rc == SMR_ENOTFOUND)
         rc = SMR_OK;
-    return finish("del", rc);
+    ex = finish("del", rc, c);
+    glue_client_destroy(&c);
+    return ex;
 }
 
 int cmd_cas(int argc, char **argv)
@@ -180,10 +186,11 @@ int cmd_cas(int argc, char **argv)
         return ex;
     int rc = glue_kv_cas(c, a.pos[0], a.pos[1], (uint32_t)strlen(a.pos[1]),
                          a.pos[2], (uint32_t)strlen(a.pos[2]), a.timeout_ms);
-    glue_client_destroy(&c);
     if (rc == SMR_ENOTFOUND)
         rc = SMR_ECONTRACT;
-    return finish("cas", rc);
+    ex = finish("cas", rc, c);
+    glue_client_destroy(&c);
+    return ex;
 }
 
 int cmd_status(int argc, char **argv)

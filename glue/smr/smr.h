@@ -48,7 +48,8 @@
     X(SMR_ESTOPPED, "stopped")                                           \
     X(SMR_ENOTLEADER, "not the leader")                                  \
     X(SMR_EUNAVAILABLE, "no replica reachable")                          \
-    X(SMR_EDISAGREE, "replicas disagree: no f+1 matching replies")
+    X(SMR_EDISAGREE, "replicas disagree: no f+1 matching replies")      \
+    X(SMR_EREFUSED, "the replicas refused the request")
 
 enum smr_err {
 #define SMR_ERR_ENUM(name, text) name,

@@ -17,14 +17,22 @@ trap cleanup EXIT
 die() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*"; }
 
-# make_config N: a cluster of N replicas on 127.0.0.1 with durable RocksDB.
-# STRATA_EXECUTOR (default sequential) and STRATA_WORKERS (default 2) pick
-# the execution engine, so every script runs against either engine.
+# make_config N [PROTOCOL]: a cluster of N replicas on 127.0.0.1 with
+# durable RocksDB, running PROTOCOL (default paxos; pbft writes keys with
+# `strata keygen` into $WORK/keys). STRATA_EXECUTOR (default sequential)
+# and STRATA_WORKERS (default 2) pick the execution engine, so every script
+# runs against either engine.
 make_config() {
     n=$1
+    protocol=${2:-paxos}
+    if [ "$protocol" = pbft ] && [ ! -e "$WORK/keys/replica-0.pub" ]; then
+        "$STRATA" keygen --dir "$WORK/keys" --replicas "$n" > /dev/null ||
+            die "strata keygen failed"
+    fi
     {
         echo "cluster_id: 42"
-        echo "protocol: paxos"
+        echo "protocol: $protocol"
+        [ "$protocol" != pbft ] || echo "keys: $WORK/keys"
         echo "executor: ${STRATA_EXECUTOR:-sequential}"
         echo "workers: ${STRATA_WORKERS:-2}"
         echo "replicas:"
