@@ -53,6 +53,8 @@ struct glue_client {
     uint64_t cluster_id;
     smr_epoch epoch;
     struct glue_keys *keys; /* sodium_malloc'd */
+    /* session i's key with replica j: session_keys[i * n + j] */
+    uint8_t (*session_keys)[ORD_PBFT_KEY_BYTES];
     glue_client_fail_fn fail;
     void *fail_arg;
     char error[256]; /* the last ERROR reply's message */
@@ -92,7 +94,14 @@ static int open_byzantine(struct glue_client *c, const struct glue_config *cfg,
     randombytes_buf(&low, sizeof low);
     low %= UINT32_MAX - c->n_sessions;
     c->base_id = ((smr_client_id)c->keys->client_block << 32) | low;
-    return SMR_OK;
+    c->session_keys = sodium_allocarray((size_t)c->n_sessions * c->n,
+                                        sizeof *c->session_keys);
+    if (!c->session_keys)
+        return say(err, err_len, SMR_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < c->n_sessions && rc == SMR_OK; i++)
+        rc = glue_pbft_client_keys(c->keys, c->n, c->base_id + i,
+                                   &c->session_keys[(size_t)i * c->n]);
+    return rc;
 }
 
 int glue_client_open(const struct glue_config *cfg, void *zmq_context,
@@ -177,6 +186,8 @@ void glue_client_destroy(struct glue_client **pc)
     free(c->sessions);
     if (c->keys)
         sodium_free(c->keys);
+    if (c->session_keys)
+        sodium_free(c->session_keys);
     free(c);
     *pc = NULL;
 }
@@ -211,8 +222,11 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
         return SMR_ETOOBIG;
     struct smr_request r = {c->base_id + session, s->req_id + 1, op, op_len};
     int rc = c->byzantine
-                 ? glue_pbft_request_encode(&s->frame, c->cluster_id, c->epoch,
-                                            c->keys, c->n, &r)
+                 ? glue_pbft_request_encode_keyed(
+                       &s->frame, c->cluster_id, c->epoch,
+                       (const uint8_t(*)[ORD_PBFT_KEY_BYTES])&c
+                           ->session_keys[(size_t)session * c->n],
+                       c->n, &r)
                  : wire_encode_request(&s->frame, &r);
     if (rc != SMR_OK)
         return rc;

@@ -60,22 +60,26 @@ enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
     return GLUE_VOTE_PENDING;
 }
 
-int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
-                             smr_epoch epoch, const struct glue_keys *k,
-                             uint32_t n, const struct smr_request *r)
+int glue_pbft_client_keys(const struct glue_keys *k, uint32_t n,
+                          smr_client_id id, uint8_t (*out)[ORD_PBFT_KEY_BYTES])
 {
-    if (ORD_PBFT_CLIENT_BLOCK(r->client_id) != k->client_block ||
-        n > SMR_NODES_MAX || r->op_len > SMR_OP_BYTES_MAX)
+    if (ORD_PBFT_CLIENT_BLOCK(id) != k->client_block || n > SMR_NODES_MAX)
         return SMR_EINVAL;
-    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    for (uint32_t i = 0; i < n; i++)
+        ord_pbft_client_key_in_block(k->client_block_keys[i], id, out[i]);
+    return SMR_OK;
+}
+
+int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,
+                                   smr_epoch epoch,
+                                   const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
+                                   uint32_t n, const struct smr_request *r)
+{
+    if (n > SMR_NODES_MAX || r->op_len > SMR_OP_BYTES_MAX)
+        return SMR_EINVAL;
     struct ord_pbft_msg m;
     memset(&m, 0, sizeof m);
-    for (uint32_t i = 0; i < n; i++)
-        ord_pbft_client_key_in_block(k->client_block_keys[i], r->client_id,
-                                     keys[i]);
-    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, n,
-                          cluster_id, r, m.mac);
-    sodium_memzero(keys, sizeof keys);
+    ord_pbft_request_auth(keys, n, cluster_id, r, m.mac);
     m.type = ORD_PBFT_REQUEST;
     m.from = ORD_PBFT_FROM_CLIENT;
     m.client_id = r->client_id;
@@ -83,4 +87,18 @@ int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
     m.op = r->op;
     m.op_len = r->op_len;
     return wire_encode_pbft(out, cluster_id, epoch, &m);
+}
+
+int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
+                             smr_epoch epoch, const struct glue_keys *k,
+                             uint32_t n, const struct smr_request *r)
+{
+    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    int rc = glue_pbft_client_keys(k, n, r->client_id, keys);
+    if (rc == SMR_OK)
+        rc = glue_pbft_request_encode_keyed(
+            out, cluster_id, epoch, (const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys,
+            n, r);
+    sodium_memzero(keys, sizeof keys);
+    return rc;
 }

@@ -723,6 +723,7 @@ void ord_pbft_destroy(struct ord_pbft **pp)
     ord_arena_free(&p->arena);
     sodium_memzero(&p->cfg, sizeof p->cfg);
     sodium_memzero(p->pair_key, sizeof p->pair_key);
+    sodium_memzero(p->client_keys, sizeof p->client_keys);
     free(p);
     *pp = NULL;
 }

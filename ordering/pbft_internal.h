@@ -75,6 +75,14 @@ struct pbft_slot {
     smr_lsn p_lsn; /* the record holding P for this view */
 };
 
+/* A client's key with this replica, cached (pbft_crypto.c client_key). */
+#define PBFT_CLIENT_KEYS 1024
+struct pbft_client_key {
+    bool used;
+    smr_client_id client_id;
+    uint8_t key[ORD_PBFT_KEY_BYTES];
+};
+
 /* One entry of a lossy request table (direct-mapped by hash). */
 struct pbft_req_key {
     bool used;
@@ -128,6 +136,7 @@ struct ord_pbft {
     struct ord_pbft_config cfg;
     uint32_t n, f, quorum; /* quorum = 2f+1 */
     uint8_t pair_key[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    struct pbft_client_key client_keys[PBFT_CLIENT_KEYS];
     uint8_t genesis[PBFT_D];
 
     /* View. */
@@ -307,10 +316,10 @@ void pbft_chain_next(uint8_t chain[PBFT_D], smr_seq seq,
 void pbft_mac_fill(const struct ord_pbft *p, struct ord_pbft_msg *m);
 bool pbft_mac_check(const struct ord_pbft *p, const struct ord_pbft_msg *m);
 /* Checks the tag for this replica of every request in a batch. */
-bool pbft_batch_auth_check(const struct ord_pbft *p, const uint8_t *batch,
+bool pbft_batch_auth_check(struct ord_pbft *p, const uint8_t *batch,
                            uint32_t batch_len, const uint8_t *auth,
                            uint32_t auth_len);
-bool pbft_request_check(const struct ord_pbft *p, const struct smr_request *r,
+bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
                         const uint8_t tag[ORD_PBFT_MAC_BYTES]);
 void pbft_vc_digest(const struct ord_pbft_config *c,
                     const struct ord_pbft_view_change *vc, uint8_t out[PBFT_D]);
