@@ -149,7 +149,7 @@ static void peer_send_frame(struct glue_node *n, smr_node_id to,
     n->io->peer_send(n->io_arg, to, frame, len);
 }
 
-static void hold_send(struct glue_node *n, smr_node_id to, smr_lsn after,
+static void hold_send(struct glue_node *n, uint32_t to_mask, smr_lsn after,
                       const struct smr_buf *frame)
 {
     if (n->n_held == GLUE_HELD_MAX) {
@@ -158,7 +158,7 @@ static void hold_send(struct glue_node *n, smr_node_id to, smr_lsn after,
         return;
     }
     struct glue_held *h = &n->held[(n->held_head + n->n_held) % GLUE_HELD_MAX];
-    h->to = to;
+    h->to_mask = to_mask;
     h->after_lsn = after;
     smr_buf_reset(&h->frame);
     if (smr_buf_append(&h->frame, frame->data, frame->len) != SMR_OK) {
@@ -174,7 +174,11 @@ void glue_node_release_held(struct glue_node *n)
         struct glue_held *h = &n->held[n->held_head];
         if (h->after_lsn > n->core_durable_lsn)
             break;
-        peer_send_frame(n, h->to, h->frame.data, h->frame.len);
+        for (smr_node_id to = 0; to < n->cfg.n_replicas; to++)
+            if (h->to_mask & (1u << to))
+                peer_send_frame(n, to, h->frame.data, h->frame.len);
+        if (h->frame.cap > GLUE_HELD_KEEP_BYTES)
+            smr_buf_free(&h->frame);
         n->held_head = (n->held_head + 1) % GLUE_HELD_MAX;
         n->n_held--;
     }
@@ -187,15 +191,17 @@ static void out_send(struct glue_node *n, const struct ord_output *o)
         n->peer_drops++;
         return;
     }
-    for (smr_node_id to = 0; to < n->cfg.n_replicas; to++) {
-        if (to == n->id ||
-            (o->u.send.to != ORD_TO_ALL && o->u.send.to != to))
-            continue;
-        if (o->u.send.after_lsn > n->core_durable_lsn)
-            hold_send(n, to, o->u.send.after_lsn, &n->scratch);
-        else
-            peer_send_frame(n, to, n->scratch.data, n->scratch.len);
+    uint32_t mask = 0;
+    for (smr_node_id to = 0; to < n->cfg.n_replicas; to++)
+        if (to != n->id && (o->u.send.to == ORD_TO_ALL || o->u.send.to == to))
+            mask |= 1u << to;
+    if (mask && o->u.send.after_lsn > n->core_durable_lsn) {
+        hold_send(n, mask, o->u.send.after_lsn, &n->scratch);
+        return;
     }
+    for (smr_node_id to = 0; to < n->cfg.n_replicas; to++)
+        if (mask & (1u << to))
+            peer_send_frame(n, to, n->scratch.data, n->scratch.len);
 }
 
 /* ------------------------------------------------------- outputs */

@@ -28,11 +28,15 @@ struct glue_route {
     uint8_t id[GLUE_ROUTE_ID_BYTES];
 };
 
+/* A frame held until its LSN is durable, once for all its receivers. */
 struct glue_held {
-    smr_node_id to;
+    uint32_t to_mask; /* bit i: send to replica i */
     smr_lsn after_lsn;
     struct smr_buf frame;
 };
+/* A held frame's buffer above this is freed once sent, so the ring does not
+ * keep GLUE_HELD_MAX large buffers alive. */
+#define GLUE_HELD_KEEP_BYTES 4096
 
 /* An executor process following this replica's Committed stream. */
 #define GLUE_CONSUMERS_MAX 16
