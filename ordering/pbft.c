@@ -763,6 +763,8 @@ int ord_pbft_recover_state(struct ord_pbft *p, const char *key,
         p->next_seq = (stable > seq ? stable : seq) + 1;
         return SMR_OK;
     }
+    if (strcmp(key, ORD_PBFT_STATE_NEW_VIEW) == 0)
+        return pbft_recover_new_view(p, data, len);
     return SMR_EINVAL;
 }
 
@@ -841,6 +843,7 @@ int ord_pbft_start(struct ord_pbft *p, uint64_t now_ms,
             memcpy(s->commit_d[p->cfg.self], s->p_digest, PBFT_D);
         }
     }
+    pbft_resume_new_view(p);
     pbft_deliver(p);
     if (p->mode == PBFT_CHANGING)
         pbft_resume_view_change(p);

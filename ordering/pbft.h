@@ -32,7 +32,10 @@
  * hold back the window or trigger a view change; ORD_EV_CHECKPOINT is
  * accepted and ignored. A lagging replica catches up committed entries
  * either chained from one peer up to a checkpoint known correct, or from
- * f+1 replicas that send matching values (no single replica can forge one).
+ * f+1 replicas that send matching values (no single replica can forge one);
+ * one further behind than memory first learns a stable checkpoint from
+ * 2f+1 matching claims, however far ahead, and catches up window by
+ * window.
  *
  * Durable state, written through PERSIST outputs before the message that
  * depends on it leaves (send.after_lsn):
@@ -41,6 +44,9 @@
  *   state "pbft/commit"  the commit mark (a checkpoint all of whose records
  *                        are durable, with the chain digest there: recovery
  *                        replays up to it) and the stable checkpoint
+ *   state "pbft/new-view" the NEW-VIEW of the current view (signed, with
+ *                        its bodies), so it can be sent to a replica in an
+ *                        older view after every replica restarted
  *   log   seq            the slot: accepted pre-prepare, prepared
  *                        certificate (P), pre-prepared set (Q), and a value
  *                        learned committed by catch-up (ord_pbft_record_*)
@@ -65,6 +71,7 @@
     (UINT32_MAX - 1) /* REQUEST straight from a client */
 #define ORD_PBFT_STATE_VIEW "pbft/view"
 #define ORD_PBFT_STATE_COMMIT "pbft/commit"
+#define ORD_PBFT_STATE_NEW_VIEW "pbft/new-view"
 
 enum ord_pbft_timer {
     ORD_PBFT_TIMER_VIEW = 1,   /* request / new-view deadline */

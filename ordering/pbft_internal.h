@@ -25,8 +25,9 @@
 #define PBFT_CLAIMS 16    /* checkpoint seqs above stable with claims */
 #define PBFT_OWN_CKPTS 16 /* own checkpoint digests kept */
 #define PBFT_KEEP_COMMITTED                                                    \
-    128                  /* committed slots kept behind the commit point */
-#define PBFT_DEDUPE 4096 /* primary: recently proposed requests */
+    128                    /* committed slots kept behind the commit point */
+#define PBFT_DEDUPE 4096   /* primary: recently proposed requests */
+#define PBFT_FAR_CLAIMS 16 /* per peer: its newest claims beyond `claims` */
 #define PBFT_D SMR_DIGEST_BYTES
 
 struct pbft_q {
@@ -165,6 +166,11 @@ struct ord_pbft {
     struct pbft_ckpt own[PBFT_OWN_CKPTS]; /* own checkpoints, oldest first */
     uint32_t n_own;
     struct pbft_claims claims[PBFT_CLAIMS];
+    /* Checkpoint claims too far above the stable one for `claims` (a
+     * replica that lags by more than PBFT_CLAIMS checkpoints): per peer its
+     * newest ones, so a faulty peer can only fill its own row. 2f+1
+     * matching make a checkpoint stable all the same. */
+    struct pbft_ckpt far[SMR_NODES_MAX][PBFT_FAR_CLAIMS];
     smr_seq catchup_target; /* highest commit point f+1 peers reported */
     /* Catch-up below the stable checkpoint: values from one source, chained
      * from commit_upto and checked against stable_digest. */
@@ -306,6 +312,11 @@ void pbft_on_view_change(struct ord_pbft *p, const struct ord_pbft_msg *m);
 void pbft_on_new_view(struct ord_pbft *p, const struct ord_pbft_msg *m);
 void pbft_view_status_tick(struct ord_pbft *p);
 void pbft_send_new_view_to(struct ord_pbft *p, smr_node_id to);
+/* Recovery: the NEW-VIEW record (untrusted bytes, checked like a received
+ * NEW-VIEW); ord_pbft_start keeps it if it is the current view's. */
+int pbft_recover_new_view(struct ord_pbft *p, const uint8_t *data, size_t len);
+/* Start: reinstalls the recovered NEW-VIEW's values (records a crash lost). */
+void pbft_resume_new_view(struct ord_pbft *p);
 void pbft_on_view_timer(struct ord_pbft *p);
 
 /* pbft_crypto.c. */
@@ -344,6 +355,14 @@ void pbft_mark_record_encode(uint8_t out[PBFT_MARK_RECORD_BYTES], smr_seq seq,
 int pbft_mark_record_decode(const uint8_t *data, size_t len, smr_seq *seq,
                             uint8_t digest[PBFT_D], smr_seq *stable,
                             uint8_t stable_digest[PBFT_D]);
+
+/* The NEW-VIEW record (state ORD_PBFT_STATE_NEW_VIEW): the whole signed
+ * NEW-VIEW with its bodies. Decode: SMR_ECORRUPT on bad bytes, SMR_ENOMEM;
+ * *out is one malloc block (free() releases it), pointing nowhere into
+ * `data`. Signatures are not checked here. */
+int pbft_nv_encode(const struct ord_pbft_new_view *nv, struct smr_buf *out);
+int pbft_nv_decode(const uint8_t *data, size_t len,
+                   struct ord_pbft_new_view **out);
 
 /* Copies into one malloc block (free() releases it); NULL on no memory.
  * `with_bodies` false drops the VIEW-CHANGE's bodies. */

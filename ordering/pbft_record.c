@@ -17,6 +17,12 @@
  *   view record:  u64 view, u8 active, u32 checksum
  *   commit mark:  u64 seq, digest (chain digest at seq), u64 stable seq,
  *                 its digest, u32 checksum
+ *   new view:     u8 version, u32 from, u64 view, u32 n_vcs, n_vcs x vc,
+ *                 cert ckpt, u32 n, n x cert (chosen), sig, n x (u64 seq,
+ *                 u64 time, u32 len, batch), u32 checksum; with
+ *                 cert = u64 seq, u64 view, digest and
+ *                 vc = u32 from, u64 view, u64 stable, u32 n, n x cert (C),
+ *                 u32 n, n x cert (P), u32 n, n x cert (Q), sig
  */
 #include "pbft_internal.h"
 
@@ -309,4 +315,152 @@ int pbft_mark_record_decode(const uint8_t *data, size_t len, smr_seq *seq,
     *stable = smr_get_u64(data + 8 + PBFT_D);
     memcpy(stable_digest, data + 16 + PBFT_D, PBFT_D);
     return SMR_OK;
+}
+
+/* ------------------------------------------------------------ new view */
+
+#define NV_VERSION 1
+#define CERT_BYTES (16 + PBFT_D)
+
+static int put_cert(struct smr_buf *b, const struct ord_pbft_cert *c)
+{
+    int rc = put_u64(b, c->seq);
+    rc = rc ? rc : put_u64(b, c->view);
+    return rc ? rc : put(b, c->digest, PBFT_D);
+}
+
+static int put_certs(struct smr_buf *b, const struct ord_pbft_cert *c,
+                     uint32_t n)
+{
+    int rc = put_u32(b, n);
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = put_cert(b, &c[i]);
+    return rc;
+}
+
+int pbft_nv_encode(const struct ord_pbft_new_view *nv, struct smr_buf *out)
+{
+    smr_buf_reset(out);
+    uint8_t version = NV_VERSION;
+    int rc = put(out, &version, 1);
+    rc = rc ? rc : put_u32(out, nv->from);
+    rc = rc ? rc : put_u64(out, nv->view);
+    rc = rc ? rc : put_u32(out, nv->n_vcs);
+    for (uint32_t i = 0; i < nv->n_vcs && !rc; i++) {
+        const struct ord_pbft_view_change *vc = &nv->vcs[i];
+        rc = put_u32(out, vc->from);
+        rc = rc ? rc : put_u64(out, vc->view);
+        rc = rc ? rc : put_u64(out, vc->stable);
+        rc = rc ? rc : put_certs(out, vc->ckpts, vc->n_ckpts);
+        rc = rc ? rc : put_certs(out, vc->prepared, vc->n_prepared);
+        rc = rc ? rc : put_certs(out, vc->preprepared, vc->n_preprepared);
+        rc = rc ? rc : put(out, vc->sig, ORD_PBFT_SIG_BYTES);
+    }
+    rc = rc ? rc : put_cert(out, &nv->ckpt);
+    rc = rc ? rc : put_certs(out, nv->chosen, nv->n_chosen);
+    rc = rc ? rc : put(out, nv->sig, ORD_PBFT_SIG_BYTES);
+    for (uint32_t i = 0; i < nv->n_chosen && !rc; i++) {
+        const struct ord_pbft_entry *e = &nv->bodies[i];
+        rc = put_u64(out, e->seq);
+        rc = rc ? rc : put_u64(out, e->leader_time_ms);
+        rc = rc ? rc : put_u32(out, e->batch_len);
+        rc = rc ? rc : put(out, e->batch, e->batch_len);
+    }
+    return rc ? rc : put_u32(out, smr_checksum32(out->data, out->len));
+}
+
+/* Reads a count and that many certs into a fresh array (*out; NULL for
+ * none). Refuses counts above `max` or the bytes left. */
+static int rd_certs(struct rd *r, uint32_t max, uint32_t *n,
+                    struct ord_pbft_cert **out)
+{
+    *n = rd_u32(r);
+    *out = NULL;
+    if (r->bad || *n > max || (size_t)(r->end - r->p) / CERT_BYTES < *n)
+        return SMR_ECORRUPT;
+    if (*n == 0)
+        return SMR_OK;
+    *out = malloc(*n * sizeof **out);
+    if (!*out)
+        return SMR_ENOMEM;
+    for (uint32_t i = 0; i < *n; i++) {
+        (*out)[i].seq = rd_u64(r);
+        (*out)[i].view = rd_u64(r);
+        memcpy((*out)[i].digest, rd_take(r, PBFT_D), PBFT_D);
+    }
+    return SMR_OK;
+}
+
+int pbft_nv_decode(const uint8_t *data, size_t len,
+                   struct ord_pbft_new_view **out)
+{
+    if (len < 1 + 4 || data[0] != NV_VERSION ||
+        smr_get_u32(data + len - 4) != smr_checksum32(data, len - 4))
+        return SMR_ECORRUPT;
+    struct rd r = {data + 1, data + len - 4, false};
+    struct ord_pbft_new_view nv;
+    struct ord_pbft_view_change vcs[SMR_NODES_MAX];
+    struct ord_pbft_cert *arrays[3 * SMR_NODES_MAX + 1] = {0};
+    struct ord_pbft_entry *bodies = NULL;
+    uint32_t n_arrays = 0;
+    memset(&nv, 0, sizeof nv);
+    memset(vcs, 0, sizeof vcs);
+    nv.from = rd_u32(&r);
+    nv.view = rd_u64(&r);
+    nv.n_vcs = rd_u32(&r);
+    int rc = r.bad || nv.n_vcs > SMR_NODES_MAX ? SMR_ECORRUPT : SMR_OK;
+    for (uint32_t i = 0; i < nv.n_vcs && rc == SMR_OK; i++) {
+        struct ord_pbft_view_change *vc = &vcs[i];
+        struct ord_pbft_cert **c = &arrays[n_arrays];
+        vc->from = rd_u32(&r);
+        vc->view = rd_u64(&r);
+        vc->stable = rd_u64(&r);
+        rc = rd_certs(&r, ORD_PBFT_CKPTS_MAX, &vc->n_ckpts, &c[0]);
+        rc = rc ? rc : rd_certs(&r, PBFT_CAP, &vc->n_prepared, &c[1]);
+        rc = rc ? rc
+                : rd_certs(&r, PBFT_CAP * ORD_PBFT_Q_MAX, &vc->n_preprepared,
+                           &c[2]);
+        n_arrays += 3;
+        vc->ckpts = c[0];
+        vc->prepared = c[1];
+        vc->preprepared = c[2];
+        const uint8_t *sig = rd_take(&r, ORD_PBFT_SIG_BYTES);
+        if (sig)
+            memcpy(vc->sig, sig, ORD_PBFT_SIG_BYTES);
+    }
+    nv.vcs = vcs;
+    if (rc == SMR_OK) {
+        nv.ckpt.seq = rd_u64(&r);
+        nv.ckpt.view = rd_u64(&r);
+        const uint8_t *d = rd_take(&r, PBFT_D);
+        if (d)
+            memcpy(nv.ckpt.digest, d, PBFT_D);
+        struct ord_pbft_cert *chosen = NULL;
+        rc = rd_certs(&r, PBFT_CAP, &nv.n_chosen, &chosen);
+        arrays[n_arrays++] = chosen;
+        nv.chosen = chosen;
+    }
+    const uint8_t *sig = rc == SMR_OK ? rd_take(&r, ORD_PBFT_SIG_BYTES) : NULL;
+    if (sig)
+        memcpy(nv.sig, sig, ORD_PBFT_SIG_BYTES);
+    if (rc == SMR_OK && nv.n_chosen) {
+        bodies = calloc(nv.n_chosen, sizeof *bodies);
+        rc = bodies ? SMR_OK : SMR_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nv.n_chosen && rc == SMR_OK; i++) {
+        bodies[i].seq = rd_u64(&r);
+        bodies[i].leader_time_ms = rd_u64(&r);
+        bodies[i].batch = rd_batch(&r, &bodies[i].batch_len);
+    }
+    nv.bodies = bodies;
+    if (rc == SMR_OK && (r.bad || r.p != r.end))
+        rc = SMR_ECORRUPT;
+    if (rc == SMR_OK) {
+        *out = pbft_nv_dup(&nv);
+        rc = *out ? SMR_OK : SMR_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n_arrays; i++)
+        free(arrays[i]);
+    free(bodies);
+    return rc;
 }

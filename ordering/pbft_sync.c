@@ -7,8 +7,11 @@
  *  - the commit mark (state "pbft/commit"): the newest checkpoint all of
  *    whose records are durable, with the stable checkpoint;
  *  - catch-up: below a checkpoint known correct (stable, or claimed by f+1)
- *    values from one source, chained and checked against its digest; above
- *    every such checkpoint values that f+1 replicas report alike;
+ *    and inside memory, values from one source, chained and checked against
+ *    its digest; otherwise values that f+1 replicas report alike. A replica
+ *    further behind than memory first makes its peers' newest checkpoint
+ *    stable (2f+1 matching claims, kept per peer beyond the claims table),
+ *    which moves its memory window along as it catches up;
  *  - status: every status_ms a replica reports its view, low watermark and
  *    commit point; a peer answers with what the reporter lacks (NEW-VIEW,
  *    committed values, checkpoints, its own votes of the current view).
@@ -131,10 +134,55 @@ void pbft_take_checkpoint(struct ord_pbft *p)
         p->stats.diverged++;
 }
 
+/* A claim beyond the claims table's reach (more than PBFT_CLAIMS
+ * checkpoints above the stable one): a replica that lags that far learns
+ * its peers' newest checkpoints here, and one that 2f+1 replicas claim
+ * alike becomes stable as any other (TOCS §4.3: a stable checkpoint needs
+ * 2f+1 matching claims, wherever it lies). Moving the low watermark there
+ * is what frees the memory window below it, so catch-up can go on window
+ * by window however far behind the replica is. Each peer has a row of its
+ * newest claims: a faulty one can only fill its own. */
+static void far_claim(struct ord_pbft *p, smr_node_id from, smr_seq seq,
+                      const uint8_t digest[PBFT_D])
+{
+    struct pbft_ckpt *row = p->far[from];
+    uint32_t at = PBFT_FAR_CLAIMS;
+    for (uint32_t i = 0; i < PBFT_FAR_CLAIMS; i++) {
+        if (row[i].seq == seq) {
+            if (memcmp(row[i].digest, digest, PBFT_D) != 0)
+                p->stats.conflicts++; /* keeps the first */
+            return;
+        }
+        if (at == PBFT_FAR_CLAIMS || row[i].seq < row[at].seq)
+            at = i; /* the lowest (or an unused one) is replaced */
+    }
+    if (row[at].seq > p->stable && row[at].seq > seq)
+        return; /* older than every claim kept */
+    row[at].seq = seq;
+    memcpy(row[at].digest, digest, PBFT_D);
+    uint32_t n = 0;
+    for (smr_node_id j = 0; j < p->n; j++)
+        for (uint32_t i = 0; j != p->cfg.self && i < PBFT_FAR_CLAIMS; i++)
+            if (p->far[j][i].seq == seq &&
+                memcmp(p->far[j][i].digest, digest, PBFT_D) == 0)
+                n++;
+    uint8_t own[PBFT_D];
+    if (seq <= p->mark_durable && pbft_own_ckpt(p, seq, own) &&
+        memcmp(own, digest, PBFT_D) == 0)
+        n++;
+    if (n >= p->quorum)
+        pbft_set_stable(p, seq, digest);
+}
+
 void pbft_on_checkpoint(struct ord_pbft *p, const struct ord_pbft_msg *m)
 {
     if (m->seq == 0 || m->seq % p->cfg.checkpoint_interval != 0) {
         p->stats.invalid++;
+        return;
+    }
+    if (m->seq >
+        p->stable + (uint64_t)PBFT_CLAIMS * p->cfg.checkpoint_interval) {
+        far_claim(p, m->from, m->seq, m->digest);
         return;
     }
     struct pbft_claims *c = claims_for(p, m->seq, true);
@@ -375,8 +423,11 @@ void pbft_on_catchup(struct ord_pbft *p, const struct ord_pbft_msg *m)
             commit_learned(p, s, d, e);
     }
     pbft_deliver(p);
+    /* Ask for the next part at once, from everyone: f+1 of them must send
+     * it, and a replica far behind would otherwise move one part per
+     * status period, slower than a loaded cluster commits. */
     if (p->commit_upto > before && p->commit_upto < p->catchup_target)
-        send_status(p, m->from); /* ask for the next part at once */
+        send_status(p, ORD_TO_ALL);
 }
 
 /* Sends `to` committed entries from `from` on: from memory, or through the

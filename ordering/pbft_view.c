@@ -375,6 +375,23 @@ void pbft_send_new_view_to(struct ord_pbft *p, smr_node_id to)
     pbft_send_signed(p, to, 0, m);
 }
 
+/* The NEW-VIEW of the current view is kept durably (state
+ * ORD_PBFT_STATE_NEW_VIEW), not only in memory: a replica that was down or
+ * behind when the view changed, or stuck in an older view, can install the
+ * view only from it (it is what proves the new primary's choice), and if
+ * every replica that held it restarted, nobody could send it any more: the
+ * lagging replica would stay in its old view for good. Written before the
+ * records of the chosen values, so anything sent after them implies it. */
+static smr_lsn persist_new_view(struct ord_pbft *p)
+{
+    if (pbft_nv_encode(p->nv, &p->scratch) != SMR_OK)
+        abort(); /* bounded: a window of batches */
+    uint8_t *rec = pbft_alloc(p, p->scratch.len);
+    memcpy(rec, p->scratch.data, p->scratch.len);
+    return pbft_persist_state(p, ORD_PBFT_STATE_NEW_VIEW, rec,
+                              (uint32_t)p->scratch.len);
+}
+
 /* ------------------------------------------------------- entering a view */
 
 static void enter_view(struct ord_pbft *p, uint64_t view)
@@ -477,9 +494,12 @@ static void try_new_view(struct ord_pbft *p)
         abort();
     enter_view(p, p->view); /* frees the view changes `set` points to */
     p->nv = own;
+    smr_lsn nv_lsn = persist_new_view(p);
     if (own->ckpt.seq > p->stable)
         pbft_set_stable(p, own->ckpt.seq, own->ckpt.digest);
     smr_lsn after = install_chosen(p, own);
+    if (nv_lsn > after)
+        after = nv_lsn;
     struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_NEW_VIEW);
     m->nv = own;
     pbft_send_signed(p, ORD_TO_ALL, after, m);
@@ -620,6 +640,7 @@ void pbft_on_new_view(struct ord_pbft *p, const struct ord_pbft_msg *m)
         abort();
     enter_view(p, nv->view);
     p->nv = own;
+    persist_new_view(p);
     if (own->ckpt.seq > p->stable)
         pbft_set_stable(p, own->ckpt.seq, own->ckpt.digest);
     install_chosen(p, own);
@@ -662,4 +683,46 @@ void pbft_on_view_timer(struct ord_pbft *p)
         return;
     }
     pbft_arm_view_timer(p);
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* The record's bytes are untrusted: they must decode and pass every check a
+ * received NEW-VIEW passes (signatures, the recomputed choice), else the
+ * record is refused. */
+int pbft_recover_new_view(struct ord_pbft *p, const uint8_t *data, size_t len)
+{
+    struct ord_pbft_new_view *nv = NULL;
+    int rc = pbft_nv_decode(data, len, &nv);
+    if (rc != SMR_OK)
+        return rc;
+    /* decide() allocates from the step arena; recovery runs before any
+     * step, so reset it around the check. */
+    ord_arena_reset(&p->arena);
+    bool ok = nv->view > 0 && nv_valid(p, nv);
+    ord_arena_reset(&p->arena);
+    if (!ok) {
+        free(nv);
+        return SMR_ECORRUPT;
+    }
+    free(p->nv);
+    p->nv = nv;
+    if (nv->view > p->view_floor)
+        p->view_floor = nv->view; /* it had installed that view */
+    return SMR_OK;
+}
+
+/* After a restart in the recovered NEW-VIEW's view: values it chose whose
+ * records a crash lost are installed again (the same values in the same
+ * view, so nothing said before is contradicted). */
+void pbft_resume_new_view(struct ord_pbft *p)
+{
+    if (!p->nv)
+        return;
+    if (p->nv->view != p->view || p->mode != PBFT_ACTIVE) {
+        free(p->nv);
+        p->nv = NULL;
+        return;
+    }
+    install_chosen(p, p->nv);
 }
