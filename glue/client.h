@@ -12,10 +12,10 @@
  * the credential's block, sends requests with its MAC vector (a session's
  * first request to every replica, so each knows where to reply; later ones
  * to the primary, and again to every replica on a timeout, TOCS §4.1),
- * and accepts a result only
- * when f+1 distinct replicas return the same (seq, result); when the
- * replies can no longer reach f+1 it reports SMR_EDISAGREE instead of
- * guessing (reply_quorum.h).
+ * and accepts a result only when f+1 distinct replicas return the same
+ * result (the seq it reports is the last of them's); when the replies can
+ * no longer reach f+1 it reports SMR_EDISAGREE instead of guessing
+ * (reply_quorum.h).
  * A client has one request outstanding at a time (closed loop); run several
  * clients for concurrency. Not thread-safe: one client per thread.
  */

@@ -16,7 +16,9 @@
 #define GLUE_REPLY_DIGEST_BYTES 16
 
 /* The replies to one request so far: the newest OK reply of each replica,
- * by digest of (seq, result). */
+ * by digest of its result. The seq of an accepted reply is the completing
+ * replica's and is not voted on: correct replicas may report different
+ * seqs for a request committed more than once (reply_quorum.c). */
 struct glue_reply_quorum {
     uint32_t n, f;
     uint32_t replied; /* bit i: replica i sent an OK reply */

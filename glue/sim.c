@@ -30,131 +30,22 @@
 #include "executor.h"
 #include "lincheck.h"
 #include "node_internal.h"
+#include "sim_internal.h"
 #include "wire.h"
-
-#define NODES_MAX 7
-#define CLIENTS_MAX 16
-#define VIRTUAL_MS_MAX 600000  /* a seed that runs longer has failed */
-#define FAULT_TICK_MS 10
-#define RETRY_MS 100
-#define GIVE_UP_MS 20000  /* then the outcome is unknown (an info op) */
-#define PROGRESS_MS 15000      /* after healing, final reads must finish */
-#define WALL_BASE_MS 1700000000000ULL
-#define SMR_SEQ_UNKNOWN UINT64_MAX
-
-/* TO_STREAM: executor `from` to its replica's stream socket; TO_EXECUTOR:
- * replica to executor `to`, for the incarnation in `tag` only (a restarted
- * executor is a new connection: ZeroMQ would not deliver the old one's). */
-enum frame_kind { TO_PEER, TO_REPLICA, TO_CLIENT, TO_STREAM, TO_EXECUTOR };
-
-struct frame {
-    uint64_t at, order;
-    uint64_t depart; /* when it left its sender */
-    uint8_t kind;
-    uint8_t tag;
-    bool cancelled;  /* its sender crashed before it left */
-    uint32_t from, to;
-    uint32_t len;
-    uint8_t data[];
-};
-
-struct sim;
-
-struct snode {
-    struct sim *sim;
-    uint32_t id;
-    struct glue_node *n;
-    struct sto *store;
-    bool up;
-    bool touched;       /* frames arrived in this step */
-    uint64_t busy_until; /* in a sync until then */
-    bool syncing;        /* its store completes a sync at busy_until */
-    uint64_t depart_at;  /* departure time of what it sends now */
-    uint64_t restart_at; /* when down */
-    bool corrupt;        /* refused its store: down for good */
-    uint64_t sched_seed; /* non-zero: a parallel engine, seeded scheduler */
-    uint32_t starts;
-    uint32_t rate_permille;
-    smr_seq executed;
-};
-
-/* A separate executor following replica `idx` (same index). */
-struct sexec {
-    struct sim *sim;
-    uint32_t idx;
-    struct glue_executor *x;
-    struct sto *store;
-    bool up;
-    uint8_t incarnation;
-    uint64_t restart_at;
-    smr_seq executed;
-};
-
-enum cphase { C_IDLE, C_WAITING, C_DONE };
-
-struct sclient {
-    uint32_t idx;
-    enum cphase phase;
-    smr_req_id req;
-    uint64_t next_at;  /* idle: next op; waiting: next resend */
-    uint64_t give_up_at;
-    uint32_t target;
-    bool answered; /* a NOT_LEADER/BUSY reply set next_at: no timeout */
-    enum exe_kv_opcode op;
-    char key[16], value[32], expect[32];
-    struct smr_buf frame;
-    uint32_t issued;
-    char last_seen[CLIENTS_MAX][32]; /* per key: a value to cas against */
-};
-
-struct entry_rec {
-    bool set;
-    uint8_t batch_hash[SMR_DIGEST_BYTES];
-    uint8_t digest[SMR_DIGEST_BYTES];
-};
-
-struct sim {
-    struct sim_options opt;
-    struct sim_result *res;
-    uint64_t rng, now, order;
-    struct frame **heap;
-    size_t heap_len, heap_cap;
-    struct glue_config cfg;
-    struct snode nodes[NODES_MAX];
-    bool separate; /* executors run apart (sexec) */
-    unsigned tear_pm; /* chance that a crash tears the newest write */
-    bool rot_pending; /* one replica's synced data will rot at a crash */
-    struct sexec execs[NODES_MAX];
-    struct sclient clients[CLIENTS_MAX];
-    bool faults_on;
-    unsigned drop_pm, dup_pm, crash_pm, part_pm, fsync_pm;
-    uint64_t delay_max_ms, disk_max_ms;
-    bool blocked[NODES_MAX][NODES_MAX];
-    uint32_t ops_issued;
-    uint64_t healed_at;
-    bool final_reads;
-    uint32_t final_key;
-    struct entry_rec *log;
-    size_t log_cap;
-    struct smr_buf history;
-    struct smr_buf scratch;
-};
 
 /* ------------------------------------------------------------ basics */
 
-static uint64_t rnd(struct sim *s)
+uint64_t sim_rnd(struct sim *s)
 {
     return smr_rng_next(&s->rng);
 }
 
-static bool chance(struct sim *s, unsigned permille)
+bool sim_chance(struct sim *s, unsigned permille)
 {
-    return rnd(s) % 1000 < permille;
+    return sim_rnd(s) % 1000 < permille;
 }
 
-static void trace(struct sim *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void trace(struct sim *s, const char *fmt, ...)
+void sim_trace(struct sim *s, const char *fmt, ...)
 {
     if (!s->opt.trace)
         return;
@@ -166,9 +57,7 @@ static void trace(struct sim *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fail(struct sim *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void fail(struct sim *s, const char *fmt, ...)
+void sim_fail(struct sim *s, const char *fmt, ...)
 {
     if (s->res->failed)
         return;
@@ -177,7 +66,7 @@ static void fail(struct sim *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->res->invariant, sizeof s->res->invariant, fmt, ap);
     va_end(ap);
-    trace(s, "INVARIANT BROKEN: %s", s->res->invariant);
+    sim_trace(s, "INVARIANT BROKEN: %s", s->res->invariant);
 }
 
 /* ------------------------------------------------------------ heap */
@@ -225,21 +114,29 @@ static struct frame *heap_pop(struct sim *s)
 
 /* ------------------------------------------------------------ network */
 
-static void net_send_tagged(struct sim *s, uint8_t kind, uint8_t tag,
+void sim_net_send_tagged(struct sim *s, uint8_t kind, uint8_t tag,
                             uint32_t from, uint32_t to, uint64_t depart,
                             const uint8_t *data, size_t len)
 {
-    if (s->faults_on && chance(s, s->drop_pm))
+    if (s->faults_on && sim_chance(s, s->drop_pm))
         return;
     if (kind == TO_PEER && s->blocked[from][to])
         return;
-    int copies = s->faults_on && chance(s, s->dup_pm) ? 2 : 1;
+    if (s->twin_of == to && (kind == TO_PEER || kind == TO_REPLICA)) {
+        /* Twins: clients reach both copies; each peer reaches one. */
+        uint32_t twin = s->opt.replicas;
+        if (kind == TO_REPLICA)
+            sim_net_send_tagged(s, kind, tag, from, twin, depart, data, len);
+        else if (s->twin_split & (1u << from))
+            to = twin;
+    }
+    int copies = s->faults_on && sim_chance(s, s->dup_pm) ? 2 : 1;
     for (int i = 0; i < copies; i++) {
         struct frame *f = malloc(sizeof *f + len);
         if (!f)
             abort();
-        uint64_t delay = s->faults_on ? 1 + rnd(s) % s->delay_max_ms
-                                      : 1 + rnd(s) % 2;
+        uint64_t delay = s->faults_on ? 1 + sim_rnd(s) % s->delay_max_ms
+                                      : 1 + sim_rnd(s) % 2;
         f->at = depart + delay;
         f->depart = depart;
         f->cancelled = false;
@@ -254,17 +151,20 @@ static void net_send_tagged(struct sim *s, uint8_t kind, uint8_t tag,
     }
 }
 
-static void net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
+void sim_net_send(struct sim *s, uint8_t kind, uint32_t from, uint32_t to,
                      uint64_t depart, const uint8_t *data, size_t len)
 {
-    net_send_tagged(s, kind, 0, from, to, depart, data, len);
+    sim_net_send_tagged(s, kind, 0, from, to, depart, data, len);
 }
 
 static void io_peer_send(void *arg, smr_node_id to, const uint8_t *frame,
                          size_t len)
 {
     struct snode *nd = arg;
-    net_send(nd->sim, TO_PEER, nd->id, to, nd->depart_at, frame, len);
+    if (nd->byz)
+        sim_byz_peer_send(nd, to, frame, len);
+    else
+        sim_net_send(nd->sim, TO_PEER, nd->id, to, nd->depart_at, frame, len);
 }
 
 static void io_client_send(void *arg, const uint8_t *route, size_t route_len,
@@ -273,7 +173,11 @@ static void io_client_send(void *arg, const uint8_t *route, size_t route_len,
     struct snode *nd = arg;
     if (route_len != 1 || route[0] >= nd->sim->opt.clients)
         return;
-    net_send(nd->sim, TO_CLIENT, nd->id, route[0], nd->depart_at, frame, len);
+    if (nd->byz)
+        sim_byz_client_send(nd, route[0], frame, len);
+    else
+        sim_net_send(nd->sim, TO_CLIENT, nd->id, route[0], nd->depart_at,
+                     frame, len);
 }
 
 static uint64_t io_now_ms(void *arg)
@@ -297,7 +201,7 @@ static void check_executed(struct sim *s, const char *who, uint32_t id,
     /* A restarted executor resumes after its snapshot: its first entry may
      * be any seq (the digest comparison below checks the restored state). */
     if (*executed != SMR_SEQ_UNKNOWN && e->seq != *executed + 1)
-        fail(s, "%s %u executed seq %llu after %llu (gap or repeat)", who, id,
+        sim_fail(s, "%s %u executed seq %llu after %llu (gap or repeat)", who, id,
              (unsigned long long)e->seq, (unsigned long long)*executed);
     *executed = e->seq;
     if (e->seq >= s->log_cap) {
@@ -322,10 +226,10 @@ static void check_executed(struct sim *s, const char *who, uint32_t id,
         return;
     }
     if (memcmp(r->batch_hash, h, sizeof h) != 0)
-        fail(s, "agreement: %s %u executed a different batch at seq %llu", who,
+        sim_fail(s, "agreement: %s %u executed a different batch at seq %llu", who,
              id, (unsigned long long)e->seq);
     else if (memcmp(r->digest, digest, SMR_DIGEST_BYTES) != 0)
-        fail(s, "determinism: %s %u has a different state digest at seq %llu",
+        sim_fail(s, "determinism: %s %u has a different state digest at seq %llu",
              who, id, (unsigned long long)e->seq);
 }
 
@@ -333,6 +237,8 @@ static void io_executed(void *arg, const struct smr_committed *e,
                         const uint8_t digest[SMR_DIGEST_BYTES])
 {
     struct snode *nd = arg;
+    if (nd->byz)
+        return; /* a Byzantine replica's state proves nothing */
     check_executed(nd->sim, "replica", nd->id, &nd->executed, e, digest);
 }
 
@@ -342,7 +248,7 @@ static bool io_stream_send(void *arg, const uint8_t *route, size_t route_len,
 {
     struct snode *nd = arg;
     if (route_len == 2 && route[0] < nd->sim->opt.replicas)
-        net_send_tagged(nd->sim, TO_EXECUTOR, route[1], nd->id, route[0],
+        sim_net_send_tagged(nd->sim, TO_EXECUTOR, route[1], nd->id, route[0],
                         nd->depart_at, frame, len);
     return true; /* the network may still drop it: a lost frame */
 }
@@ -375,7 +281,7 @@ static void node_up(struct sim *s, struct snode *nd)
         nd->corrupt = true;
         nd->restart_at = UINT64_MAX;
         s->res->corrupt_refusals++;
-        trace(s, "replica %u refuses to start: its store is corrupt", nd->id);
+        sim_trace(s, "replica %u refuses to start: its store is corrupt", nd->id);
         return;
     }
     struct glue_node_options opt = {
@@ -392,16 +298,18 @@ static void node_up(struct sim *s, struct snode *nd)
     nd->depart_at = s->now;
     if (glue_node_new(&s->cfg, nd->id, &opt, &nd->n, err, sizeof err) !=
         SMR_OK) {
-        fail(s, "replica %u failed to recover: %s", nd->id, err);
+        sim_fail(s, "replica %u%s failed to recover: %s", nd->id,
+                 nd->twin ? " (twin)" : "", err);
         return;
     }
     nd->up = true;
     nd->busy_until = s->now;
-    trace(s, "replica %u up (recovered commit %llu)", nd->id,
+    sim_trace(s, "replica %u%s up (recovered commit %llu)", nd->id,
+              nd->twin ? " (twin)" : "",
           (unsigned long long)ord_core_recovered_commit(nd->n->core_ops,
                                                         nd->n->core));
     if (glue_node_start(nd->n) != SMR_OK)
-        fail(s, "replica %u failed to start", nd->id);
+        sim_fail(s, "replica %u failed to start", nd->id);
 }
 
 /* Frames a replica sends from its kind and index (sim.c's convention). */
@@ -419,15 +327,15 @@ static void node_down(struct sim *s, struct snode *nd, const char *why)
             s->heap[i]->cancelled = true;
     nd->syncing = false;
     glue_node_destroy(&nd->n);
-    unsigned keep = (unsigned)(rnd(s) % 1001);
+    unsigned keep = (unsigned)(sim_rnd(s) % 1001);
     sto_mem_crash(nd->store, &s->rng, keep);
     nd->up = false;
-    nd->restart_at = s->now + 50 + rnd(s) % 1500;
-    trace(s, "replica %u down (%s), keeps %u/1000 of unsynced writes", nd->id,
-          why, keep);
+    nd->restart_at = s->now + 50 + sim_rnd(s) % 1500;
+    sim_trace(s, "replica %u%s down (%s), keeps %u/1000 of unsynced writes",
+              nd->id, nd->twin ? " (twin)" : "", why, keep);
     if (s->rot_pending && sto_mem_corrupt(nd->store, &s->rng) == SMR_OK) {
         s->rot_pending = false;
-        trace(s, "bit rot in replica %u's synced data", nd->id);
+        sim_trace(s, "bit rot in replica %u's synced data", nd->id);
     }
 }
 
@@ -437,9 +345,9 @@ static void node_down(struct sim *s, struct snode *nd, const char *why)
 static void node_burst(struct sim *s, struct snode *nd, bool any)
 {
     uint64_t disk = sto_pending(nd->store) || any
-                        ? (s->faults_on ? 1 + rnd(s) % s->disk_max_ms : 1)
+                        ? (s->faults_on ? 1 + sim_rnd(s) % s->disk_max_ms : 1)
                         : 0;
-    if (s->faults_on && chance(s, s->fsync_pm)) {
+    if (s->faults_on && sim_chance(s, s->fsync_pm)) {
         sto_mem_fail_next_sync(nd->store);
         s->res->fsync_errors++;
     }
@@ -450,7 +358,7 @@ static void node_burst(struct sim *s, struct snode *nd, bool any)
     if (rc == SMR_EFSYNC)
         node_down(s, nd, "fsync error: the replica stops");
     else if (rc != SMR_OK)
-        fail(s, "replica %u stopped: %s", nd->id, smr_strerror(rc));
+        sim_fail(s, "replica %u stopped: %s", nd->id, smr_strerror(rc));
 }
 
 static uint64_t node_next_ms(struct snode *nd)
@@ -464,7 +372,7 @@ static uint64_t node_next_ms(struct snode *nd)
 static void xio_send(void *arg, const uint8_t *frame, size_t len)
 {
     struct sexec *ex = arg;
-    net_send_tagged(ex->sim, TO_STREAM, ex->incarnation, ex->idx, ex->idx,
+    sim_net_send_tagged(ex->sim, TO_STREAM, ex->incarnation, ex->idx, ex->idx,
                     ex->sim->now, frame, len);
 }
 
@@ -502,18 +410,18 @@ static void exec_up(struct sim *s, struct sexec *ex)
     ex->executed = SMR_SEQ_UNKNOWN;
     ex->incarnation++;
     if (reopen_store(s, ex->store) != SMR_OK) {
-        fail(s, "executor %u: its store reads as corrupt after a crash "
+        sim_fail(s, "executor %u: its store reads as corrupt after a crash "
                 "(no corruption was injected)",
              ex->idx);
         return;
     }
     if (glue_executor_new(&s->cfg, ex->idx, &opt, &ex->x, err, sizeof err) !=
         SMR_OK) {
-        fail(s, "executor %u failed to recover: %s", ex->idx, err);
+        sim_fail(s, "executor %u failed to recover: %s", ex->idx, err);
         return;
     }
     ex->up = true;
-    trace(s, "executor %u up (restored seq %llu)", ex->idx,
+    sim_trace(s, "executor %u up (restored seq %llu)", ex->idx,
           (unsigned long long)glue_executor_executed(ex->x));
     glue_executor_start(ex->x);
 }
@@ -521,12 +429,12 @@ static void exec_up(struct sim *s, struct sexec *ex)
 static void exec_down(struct sim *s, struct sexec *ex, const char *why)
 {
     glue_executor_destroy(&ex->x);
-    unsigned keep = (unsigned)(rnd(s) % 1001);
+    unsigned keep = (unsigned)(sim_rnd(s) % 1001);
     sto_mem_crash(ex->store, &s->rng, keep);
     ex->up = false;
-    ex->restart_at = s->now + 50 + rnd(s) % 1500;
+    ex->restart_at = s->now + 50 + sim_rnd(s) % 1500;
     s->res->executor_crashes++;
-    trace(s, "executor %u down (%s), keeps %u/1000 of unsynced writes",
+    sim_trace(s, "executor %u down (%s), keeps %u/1000 of unsynced writes",
           ex->idx, why, keep);
 }
 
@@ -541,7 +449,7 @@ static void exec_deliver(struct sim *s, struct frame *f)
     if (rc == SMR_EFSYNC)
         exec_down(s, ex, "fsync error: the executor stops");
     else if (rc != SMR_OK)
-        fail(s, "executor %u stopped: %s", ex->idx, smr_strerror(rc));
+        sim_fail(s, "executor %u stopped: %s", ex->idx, smr_strerror(rc));
 }
 
 static void step_execs(struct sim *s)
@@ -607,18 +515,19 @@ static void hist_done(struct sim *s, struct sclient *c, const char *type,
 
 static void client_send(struct sim *s, struct sclient *c)
 {
-    uint8_t route = (uint8_t)c->idx;
-    (void)route;
-    net_send(s, TO_REPLICA, c->idx, c->target, s->now, c->frame.data,
-             c->frame.len);
+    for (uint32_t i = 0; i < s->opt.replicas; i++)
+        if (i == c->target || c->to_all)
+            sim_net_send(s, TO_REPLICA, c->idx, i, s->now, c->frame.data,
+                         c->frame.len);
+    c->to_all = false;
     c->next_at = s->now + RETRY_MS;
 }
 
 static void pick_op(struct sim *s, struct sclient *c, bool final)
 {
-    uint32_t k = final ? s->final_key++ : (uint32_t)(rnd(s) % s->opt.keys);
+    uint32_t k = final ? s->final_key++ : (uint32_t)(sim_rnd(s) % s->opt.keys);
     snprintf(c->key, sizeof c->key, "k%u", k);
-    unsigned r = (unsigned)(rnd(s) % 100);
+    unsigned r = (unsigned)(sim_rnd(s) % 100);
     c->op = final || r < 30 ? EXE_KV_GET
             : r < 70        ? EXE_KV_PUT
             : r < 80        ? EXE_KV_DEL
@@ -644,8 +553,16 @@ static void client_start(struct sim *s, struct sclient *c, bool final)
         SMR_OK)
         abort();
     struct smr_request r = {c->idx + 1, ++c->req, op.data, (uint32_t)op.len};
-    if (wire_encode_request(&c->frame, &r) != SMR_OK)
+    if (s->pbft) {
+        /* Ids of the credential's block (pbft.h); the first request of
+         * the session goes to every replica, so each learns its route. */
+        r.client_id |= (smr_client_id)s->keys->client_block << 32;
+        sim_pbft_request(s, c, &r);
+        glue_reply_quorum_reset(&c->votes, s->opt.replicas, s->f);
+        c->to_all = c->to_all || c->issued == 0;
+    } else if (wire_encode_request(&c->frame, &r) != SMR_OK) {
         abort();
+    }
     smr_buf_free(&op);
     c->issued++;
     c->answered = false;
@@ -666,18 +583,59 @@ static void client_finish(struct sim *s, struct sclient *c, const char *type,
     else
         s->res->ops_unknown++;
     c->phase = C_IDLE;
-    c->next_at = s->now + rnd(s) % 5;
+    c->next_at = s->now + sim_rnd(s) % 5;
 }
 
-static void client_reply(struct sim *s, struct sclient *c, const uint8_t *f,
-                         size_t len)
+/* PBFT: replica `from`'s reply joins the vote; true when f+1 matching
+ * replies make it the answer. */
+static bool client_vote(struct sim *s, struct sclient *c, uint32_t from,
+                        const struct wire_reply *rep)
+{
+    if (rep->status != WIRE_REPLY_OK) {
+        c->answered = true; /* busy: back off, then resend */
+        c->next_at = s->now + 5;
+        return false;
+    }
+    if (s->opt.trace) {
+        uint8_t h[SMR_DIGEST_BYTES];
+        smr_hash(h, rep->result, rep->result_len);
+        sim_trace(s, "client %u req %llu: reply from %u seq %llu result %02x%02x",
+                  c->idx, (unsigned long long)c->req, from,
+                  (unsigned long long)rep->seq, h[0], h[1]);
+    }
+    switch (glue_reply_quorum_add(&c->votes, from, rep)) {
+    case GLUE_VOTE_DONE:
+        if (rep->leader_hint < s->opt.replicas)
+            c->target = rep->leader_hint;
+        return true;
+    case GLUE_VOTE_FAILED:
+        sim_fail(s, "client %u: no result can reach f+1 = %u matching "
+                    "replies any more, with only %u Byzantine replicas "
+                    "(correct replicas answered differently)",
+                 c->idx, s->f + 1, s->res->byzantine);
+        return false;
+    default:
+        return false;
+    }
+}
+
+static void client_reply(struct sim *s, struct sclient *c, uint32_t from,
+                         const uint8_t *f, size_t len)
 {
     struct wire_reply rep;
-    if (wire_decode_reply(f, len, &rep) != SMR_OK)
-        return fail(s, "a replica sent client %u an undecodable reply", c->idx);
-    if (c->phase != C_WAITING || rep.req_id != c->req ||
-        rep.client_id != c->idx + 1)
+    if (wire_decode_reply(f, len, &rep) != SMR_OK) {
+        if (s->pbft && s->nodes[from].byz)
+            return; /* a Byzantine replica's garbage */
+        return sim_fail(s, "a replica sent client %u an undecodable reply",
+                        c->idx);
+    }
+    smr_client_id id = c->idx + 1;
+    if (s->pbft)
+        id |= (smr_client_id)s->keys->client_block << 32;
+    if (c->phase != C_WAITING || rep.req_id != c->req || rep.client_id != id)
         return; /* stale */
+    if (s->pbft && !client_vote(s, c, from, &rep))
+        return;
     c->answered = true;
     if (rep.status == WIRE_REPLY_NOT_LEADER) {
         c->target = rep.leader_hint < s->opt.replicas
@@ -691,16 +649,16 @@ static void client_reply(struct sim *s, struct sclient *c, const uint8_t *f,
         return;
     }
     if (rep.result_len < 1)
-        return fail(s, "empty reply to client %u", c->idx);
+        return sim_fail(s, "empty reply to client %u", c->idx);
     char value[64] = "";
     uint32_t vlen = rep.result_len - 1;
     if (vlen >= sizeof value)
-        return fail(s, "oversized value in a reply to client %u", c->idx);
+        return sim_fail(s, "oversized value in a reply to client %u", c->idx);
     memcpy(value, rep.result + 1, vlen);
     uint8_t st = rep.result[0];
     uint32_t k = (uint32_t)atoi(c->key + 1) % CLIENTS_MAX;
     if (st == EXE_KV_BAD_COMMAND)
-        return fail(s, "the app refused client %u's command", c->idx);
+        return sim_fail(s, "the app refused client %u's command", c->idx);
     if (c->op == EXE_KV_GET) {
         if (st == EXE_KV_OK)
             memcpy(c->last_seen[k], value, sizeof c->last_seen[k]);
@@ -723,6 +681,9 @@ static void client_tick(struct sim *s, struct sclient *c)
     if (c->phase == C_WAITING && s->now >= c->next_at) {
         if (!c->answered) /* a timeout: try the next replica */
             c->target = (c->target + 1) % s->opt.replicas;
+        /* PBFT, after a timeout: to every replica (TOCS §4.1), so that a
+         * faulty primary cannot hide the request from the backups. */
+        c->to_all = s->pbft && !c->answered;
         c->answered = false;
         client_send(s, c); /* same request id: the session table dedupes */
         return;
@@ -749,25 +710,25 @@ static void client_tick(struct sim *s, struct sclient *c)
 static void partition(struct sim *s)
 {
     uint32_t n = s->opt.replicas;
-    uint32_t a = (uint32_t)(rnd(s) % n), b = (uint32_t)(rnd(s) % n);
-    switch (rnd(s) % 4) {
+    uint32_t a = (uint32_t)(sim_rnd(s) % n), b = (uint32_t)(sim_rnd(s) % n);
+    switch (sim_rnd(s) % 4) {
     case 0: /* isolate a, both ways */
         for (uint32_t i = 0; i < n; i++)
             s->blocked[a][i] = s->blocked[i][a] = i != a;
-        trace(s, "partition: replica %u isolated", a);
+        sim_trace(s, "partition: replica %u isolated", a);
         break;
     case 1: /* one-way: a cannot reach b */
         s->blocked[a][b] = a != b;
-        trace(s, "partition: %u -> %u cut (one-way)", a, b);
+        sim_trace(s, "partition: %u -> %u cut (one-way)", a, b);
         break;
     case 2: /* asymmetric: a hears everyone, nobody hears a */
         for (uint32_t i = 0; i < n; i++)
             s->blocked[a][i] = i != a;
-        trace(s, "partition: nobody hears replica %u", a);
+        sim_trace(s, "partition: nobody hears replica %u", a);
         break;
     default:
         memset(s->blocked, 0, sizeof s->blocked);
-        trace(s, "partition: healed");
+        sim_trace(s, "partition: healed");
         break;
     }
     s->res->partitions++;
@@ -775,23 +736,23 @@ static void partition(struct sim *s)
 
 static void fault_tick(struct sim *s)
 {
-    if (chance(s, s->crash_pm)) {
-        struct snode *nd = &s->nodes[rnd(s) % s->opt.replicas];
+    if (sim_chance(s, s->crash_pm)) {
+        struct snode *nd = &s->nodes[sim_rnd(s) % s->n_nodes];
         if (nd->up)
             node_down(s, nd, "crash");
         s->res->crashes++;
     }
-    if (s->separate && chance(s, s->crash_pm)) {
-        struct sexec *ex = &s->execs[rnd(s) % s->opt.replicas];
+    if (s->separate && sim_chance(s, s->crash_pm)) {
+        struct sexec *ex = &s->execs[sim_rnd(s) % s->opt.replicas];
         if (ex->up)
             exec_down(s, ex, "crash");
     }
-    if (s->separate && chance(s, s->fsync_pm)) {
+    if (s->separate && sim_chance(s, s->fsync_pm)) {
         /* An executor syncs only at checkpoints: its next one fails. */
-        sto_mem_fail_next_sync(s->execs[rnd(s) % s->opt.replicas].store);
+        sto_mem_fail_next_sync(s->execs[sim_rnd(s) % s->opt.replicas].store);
         s->res->fsync_errors++;
     }
-    if (chance(s, s->part_pm))
+    if (sim_chance(s, s->part_pm))
         partition(s);
 }
 
@@ -800,13 +761,13 @@ static void heal(struct sim *s)
     s->faults_on = false;
     s->healed_at = s->now;
     memset(s->blocked, 0, sizeof s->blocked);
-    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
         if (!s->nodes[i].up && !s->nodes[i].corrupt)
             s->nodes[i].restart_at = s->now;
-        if (s->separate && !s->execs[i].up)
+        if (s->separate && i < s->opt.replicas && !s->execs[i].up)
             s->execs[i].restart_at = s->now;
     }
-    trace(s, "faults stop; every replica restarts and every link heals");
+    sim_trace(s, "faults stop; every replica restarts and every link heals");
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -819,7 +780,7 @@ static void deliver(struct sim *s, struct frame *f)
     }
     if (f->kind == TO_CLIENT || f->kind == TO_EXECUTOR) {
         if (f->kind == TO_CLIENT)
-            client_reply(s, &s->clients[f->to], f->data, f->len);
+            client_reply(s, &s->clients[f->to], f->from, f->data, f->len);
         else
             exec_deliver(s, f);
         free(f);
@@ -850,7 +811,7 @@ static void deliver(struct sim *s, struct frame *f)
     free(f);
     nd->touched = true;
     if (rc != SMR_OK)
-        fail(s, "replica %u failed on a frame: %s", nd->id, smr_strerror(rc));
+        sim_fail(s, "replica %u failed on a frame: %s", nd->id, smr_strerror(rc));
 }
 
 static uint64_t next_time(struct sim *s)
@@ -858,7 +819,7 @@ static uint64_t next_time(struct sim *s)
     uint64_t t = s->now + FAULT_TICK_MS - s->now % FAULT_TICK_MS;
     if (s->heap_len && s->heap[0]->at < t)
         t = s->heap[0]->at;
-    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
         struct snode *nd = &s->nodes[i];
         uint64_t when = nd->up ? (nd->busy_until > s->now
                                       ? nd->busy_until
@@ -889,7 +850,7 @@ static uint64_t next_time(struct sim *s)
 
 static void step_nodes(struct sim *s)
 {
-    for (uint32_t i = 0; i < s->opt.replicas && !s->res->failed; i++) {
+    for (uint32_t i = 0; i < s->n_nodes && !s->res->failed; i++) {
         struct snode *nd = &s->nodes[i];
         if (!nd->up) {
             if (s->now >= nd->restart_at)
@@ -935,7 +896,7 @@ static void phase_changes(struct sim *s)
     if (!s->faults_on && !s->final_reads && s->ops_issued >= s->opt.ops &&
         clients_idle(s)) {
         s->final_reads = true; /* read every key: acked writes survived? */
-        trace(s, "final reads of every key");
+        sim_trace(s, "final reads of every key");
     }
 }
 
@@ -968,7 +929,7 @@ static void trace_status(struct sim *s, uint64_t prev)
                                 : s->clients[i].phase == C_DONE  ? "done#"
                                                                  : "idle#",
                                 (unsigned long long)s->clients[i].req);
-    trace(s, "status%s", line);
+    sim_trace(s, "status%s", line);
 }
 
 static void run_loop(struct sim *s)
@@ -978,8 +939,10 @@ static void run_loop(struct sim *s)
         s->now = next_time(s);
         trace_status(s, prev);
         if (s->now > VIRTUAL_MS_MAX ||
-            (s->healed_at && s->now > s->healed_at + PROGRESS_MS)) {
-            fail(s, "no progress: the clients did not finish %llu ms after "
+            (s->healed_at &&
+             s->now > s->healed_at + (s->pbft ? PBFT_PROGRESS_MS
+                                              : PROGRESS_MS))) {
+            sim_fail(s, "no progress: the clients did not finish %llu ms after "
                     "the faults stopped",
                  (unsigned long long)(s->now - s->healed_at));
             break;
@@ -992,6 +955,8 @@ static void run_loop(struct sim *s)
             client_tick(s, &s->clients[i]);
         if (s->faults_on && s->now % FAULT_TICK_MS == 0)
             fault_tick(s);
+        if (s->byz && s->now % FAULT_TICK_MS == 0)
+            sim_byz_tick(s); /* Byzantine replicas never stop */
         phase_changes(s);
     }
 }
@@ -1006,22 +971,24 @@ void sim_options_defaults(struct sim_options *o)
     o->ops = 300;
     o->keys = 3;
     o->faults = true;
+    o->protocol = SIM_PAXOS;
+    o->byzantine = -1;
 }
 
 static void draw_faults(struct sim *s)
 {
     s->faults_on = s->opt.faults;
-    bool stormy = chance(s, 400);
-    s->drop_pm = (unsigned)(rnd(s) % (stormy ? 150 : 20));
-    s->dup_pm = (unsigned)(rnd(s) % (stormy ? 100 : 10));
-    s->crash_pm = (unsigned)(rnd(s) % (stormy ? 20 : 4));
-    s->part_pm = (unsigned)(rnd(s) % (stormy ? 20 : 4));
-    s->fsync_pm = chance(s, 200) ? (unsigned)(rnd(s) % 3) : 0;
-    s->delay_max_ms = 1 + rnd(s) % (stormy ? 60 : 8);
-    s->disk_max_ms = 1 + rnd(s) % (chance(s, 300) ? 30 : 3);
+    bool stormy = sim_chance(s, 400);
+    s->drop_pm = (unsigned)(sim_rnd(s) % (stormy ? 150 : 20));
+    s->dup_pm = (unsigned)(sim_rnd(s) % (stormy ? 100 : 10));
+    s->crash_pm = (unsigned)(sim_rnd(s) % (stormy ? 20 : 4));
+    s->part_pm = (unsigned)(sim_rnd(s) % (stormy ? 20 : 4));
+    s->fsync_pm = sim_chance(s, 200) ? (unsigned)(sim_rnd(s) % 3) : 0;
+    s->delay_max_ms = 1 + sim_rnd(s) % (stormy ? 60 : 8);
+    s->disk_max_ms = 1 + sim_rnd(s) % (sim_chance(s, 300) ? 30 : 3);
     for (uint32_t i = 0; i < s->opt.replicas; i++)
         s->nodes[i].rate_permille =
-            s->opt.faults ? 900 + (uint32_t)(rnd(s) % 201) : 1000;
+            s->opt.faults ? 900 + (uint32_t)(sim_rnd(s) % 201) : 1000;
 }
 
 static void make_config(struct sim *s)
@@ -1031,9 +998,11 @@ static void make_config(struct sim *s)
     s->cfg.n_replicas = s->opt.replicas;
     s->cfg.storage_engine = GLUE_STORAGE_MEMORY;
     s->cfg.storage_sync = true;
-    s->cfg.checkpoint_interval = 50 + rnd(s) % 200;
-    s->cfg.batch_max = 1 + (uint32_t)(rnd(s) % 16);
-    s->cfg.window = 1 + (uint32_t)(rnd(s) % 16);
+    s->cfg.checkpoint_interval = 50 + sim_rnd(s) % 200;
+    s->cfg.batch_max = 1 + (uint32_t)(sim_rnd(s) % 16);
+    s->cfg.window = 1 + (uint32_t)(sim_rnd(s) % 16);
+    if (s->pbft) /* L: a multiple of the core's K = 16, at least 2K */
+        s->cfg.window = 16 * (2 + s->cfg.window % 3);
     for (uint32_t i = 0; i < s->opt.replicas; i++) {
         s->cfg.replicas[i].id = i;
         snprintf(s->cfg.replicas[i].peer, GLUE_ENDPOINT_BYTES_MAX,
@@ -1061,17 +1030,17 @@ static void check_history(struct sim *s)
     int rc = lin_history_parse_buf(h, (const char *)s->history.data,
                                    s->history.len, err, sizeof err);
     if (rc != SMR_OK) {
-        fail(s, "the client history is malformed: %s", err);
+        sim_fail(s, "the client history is malformed: %s", err);
     } else if (lin_limits_default(&lim), lim.states_per_key_max = 200000,
                lim.shrink_states_max = 2000000,
                lin_check(h, &lim, &rep) != SMR_OK) {
-        fail(s, "the linearizability check ran out of memory");
+        sim_fail(s, "the linearizability check ran out of memory");
     } else {
         char op[256] = "";
         if (rep.verdict == LIN_VIOLATION && rep.n_report_ops > 0)
             lin_op_format(&rep.ops[rep.n_report_ops - 1], op, sizeof op);
         if (rep.verdict == LIN_VIOLATION)
-            fail(s, "linearizability: key \"%s\" (%zu operations, last: %s)",
+            sim_fail(s, "linearizability: key \"%s\" (%zu operations, last: %s)",
                  rep.key, rep.n_report_ops, op);
         else if (rep.verdict == LIN_UNKNOWN)
             s->res->lin_unknown = true;
@@ -1082,7 +1051,7 @@ static void check_history(struct sim *s)
 
 static void teardown(struct sim *s)
 {
-    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
         glue_node_destroy(&s->nodes[i].n);
         sto_close(&s->nodes[i].store);
         glue_executor_destroy(&s->execs[i].x);
@@ -1096,6 +1065,7 @@ static void teardown(struct sim *s)
     free(s->log);
     smr_buf_free(&s->history);
     smr_buf_free(&s->scratch);
+    sim_byz_free(s);
 }
 
 int sim_run_seed(uint64_t seed, const struct sim_options *o,
@@ -1104,20 +1074,28 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     if (o->replicas < 1 || o->replicas > NODES_MAX || o->clients < 1 ||
         o->clients > CLIENTS_MAX || o->keys < 1 || o->keys > CLIENTS_MAX)
         return SMR_EINVAL;
+    if (o->protocol == SIM_PBFT &&
+        ((o->replicas != 4 && o->replicas != 7) ||
+         o->executors == SIM_EXEC_SEPARATE ||
+         o->byzantine > (int)(o->replicas - 1) / 3))
+        return SMR_EINVAL; /* the contract: embedded executors only */
     struct sim *s = calloc(1, sizeof *s);
     if (!s)
         return SMR_ENOMEM;
     memset(result, 0, sizeof *result);
     s->opt = *o;
     s->res = result;
+    s->pbft = o->protocol == SIM_PBFT;
+    s->n_nodes = o->replicas;
+    s->twin_of = UINT32_MAX;
     s->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
     /* Drawn apart from the main generator, so that an embedded seed replays
      * exactly as it did before separate executors existed. */
     uint64_t topology = seed ^ 0xD1B54A32D192ED03ULL;
     bool coin = smr_rng_next(&topology) % 2 == 0; /* drawn either way, so
                                                     the replay hint replays */
-    s->separate = o->executors == SIM_EXEC_SEPARATE ||
-                  (o->executors == SIM_EXEC_MIXED && coin);
+    s->separate = !s->pbft && (o->executors == SIM_EXEC_SEPARATE ||
+                               (o->executors == SIM_EXEC_MIXED && coin));
     result->separate_executors = s->separate;
     if (o->faults) {
         static const unsigned tear[] = {0, 300, 1000};
@@ -1134,10 +1112,15 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     }
     draw_faults(s);
     make_config(s);
-    for (uint32_t i = 0; i < o->replicas; i++) {
+    if (s->pbft && sim_byz_setup(s, seed) != SMR_OK) {
+        teardown(s);
+        free(s);
+        return SMR_ENOMEM;
+    }
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
         struct snode *nd = &s->nodes[i];
         nd->sim = s;
-        nd->id = i;
+        nd->id = nd->twin ? s->twin_of : i;
         if (sto_mem_open(&nd->store) != SMR_OK)
             abort();
         sto_mem_set_tear(nd->store, s->tear_pm);
@@ -1155,12 +1138,12 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     }
     for (uint32_t i = 0; i < o->clients; i++) {
         s->clients[i].idx = i;
-        s->clients[i].target = (uint32_t)(rnd(s) % o->replicas);
+        s->clients[i].target = (uint32_t)(sim_rnd(s) % o->replicas);
     }
     char engines[NODES_MAX + 1] = "";
     for (uint32_t i = 0; i < o->replicas; i++)
         engines[i] = s->nodes[i].sched_seed ? 'P' : 'S';
-    trace(s, "seed %llu: drop %u‰ dup %u‰ crash %u‰ partition %u‰ fsync-error "
+    sim_trace(s, "seed %llu: drop %u‰ dup %u‰ crash %u‰ partition %u‰ fsync-error "
              "%u‰ delay ≤%llu ms disk ≤%llu ms torn-tail %u‰%s, executors %s "
              "(engines %s: S sequential, P parallel)",
           (unsigned long long)seed, s->drop_pm, s->dup_pm, s->crash_pm,
@@ -1168,6 +1151,9 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
           (unsigned long long)s->disk_max_ms, s->tear_pm,
           s->rot_pending ? ", bit rot" : "",
           s->separate ? "separate" : "embedded", engines);
+    if (s->pbft)
+        sim_trace(s, "pbft: n %u f %u, Byzantine: %s", o->replicas, s->f,
+                  result->byz_desc[0] ? result->byz_desc : "none");
     run_loop(s);
     check_history(s);
     result->virtual_ms = s->now;

@@ -20,6 +20,12 @@
  * crashes), or either, drawn per seed. */
 enum sim_executors { SIM_EXEC_MIXED, SIM_EXEC_EMBEDDED, SIM_EXEC_SEPARATE };
 
+/* The ordering protocol. PBFT runs n = 3f+1 replicas (4 or 7) with keys
+ * derived from the seed, embedded executors only, clients that accept a
+ * result from f+1 matching replies, and up to f Byzantine replicas
+ * (sim_byz.c). */
+enum sim_protocol { SIM_PAXOS, SIM_PBFT };
+
 struct sim_options {
     uint32_t replicas;   /* 3 by default */
     uint32_t clients;    /* concurrent clients, 4 by default */
@@ -27,6 +33,10 @@ struct sim_options {
     uint32_t keys;       /* distinct keys, 3 by default */
     bool faults;         /* false: a calm run (no drops, crashes...) */
     enum sim_executors executors; /* SIM_EXEC_MIXED by default */
+    enum sim_protocol protocol;   /* SIM_PAXOS by default */
+    int byzantine;       /* PBFT: Byzantine replicas, 0..f; -1: drawn */
+    uint32_t behaviours; /* PBFT: the behaviours drawn from (a mask of
+                          * sim_byz_names bits); 0: every one */
     FILE *trace;         /* event trace, or NULL */
     FILE *history;       /* the client history as JSON Lines, or NULL */
 };
@@ -45,7 +55,15 @@ struct sim_result {
     uint64_t torn_tails;        /* torn writes dropped at a reopen */
     uint64_t corrupt_refusals;  /* replicas refusing a corrupt store */
     bool lin_unknown; /* the linearizability search ran out of budget */
+    uint32_t byzantine;     /* PBFT: Byzantine replicas this seed */
+    char byz_desc[128];     /* PBFT: who they are and what they do */
+    uint64_t byz_tampered;  /* PBFT: frames they altered, dropped or replayed */
 };
+
+/* PBFT Byzantine behaviours, bit i named sim_byz_names[i]
+ * (SIM_BYZ_BEHAVIOURS of them), for --behaviours and the trace. */
+#define SIM_BYZ_BEHAVIOURS 10
+extern const char *const sim_byz_names[SIM_BYZ_BEHAVIOURS];
 
 /* Runs one seed. Returns SMR_OK whether or not an invariant broke (see
  * result->failed); an error only when the simulation itself could not run. */

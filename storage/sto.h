@@ -102,8 +102,10 @@ void sto_mem_fail_next_sync(struct sto *s);
 void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille);
 /* With the delay on, a sync returns at once (the caller sees its writes
  * durable) but they reach the disk only at sto_mem_sync_done(): a crash in
- * between may lose any of them, as a power cut during fsync does. The
- * simulator completes the sync when the disk time it drew has passed. */
+ * between may lose any of them, as a power cut during fsync does, and
+ * loses every write issued after that sync (the caller, in reality still
+ * blocked in fsync, had not issued them). The simulator completes the
+ * sync when the disk time it drew has passed. */
 void sto_mem_set_sync_delay(struct sto *s, bool on);
 void sto_mem_sync_done(struct sto *s);
 /* From now on, each crash tears the newest unsynced put with probability

@@ -710,12 +710,18 @@ void sto_mem_crash(struct sto *s, uint64_t *rng_state, unsigned keep_permille)
     assert(rng_state && *rng_state != 0 && keep_permille <= 1000);
     assert(m->journal_n >= s->issued_lsn - s->durable_lsn);
     crash_reserve(m);
+    /* A crash while a sync is in flight is a power cut during fsync: the
+     * caller was still blocked in it, so the writes it issued after that
+     * sync (which it saw return) were never issued at all. */
+    size_t issued = m->sync_delay && m->sync_upto ? m->sync_upto
+                                                  : m->journal_n;
     for (size_t i = 0; i < m->journal_n; i++)
-        m->journal[i].keep = xorshift64(rng_state) % 1000 < keep_permille;
+        m->journal[i].keep = xorshift64(rng_state) % 1000 < keep_permille &&
+                             i < issued;
     /* The newest put may reach the disk half written, kept or not. */
     size_t torn = m->journal_n;
     if (m->tear_permille && xorshift64(rng_state) % 1000 < m->tear_permille) {
-        for (size_t i = m->journal_n; i-- > 0 && torn == m->journal_n;)
+        for (size_t i = issued; i-- > 0 && torn == m->journal_n;)
             if (m->journal[i].op == JREC_LOG_PUT ||
                 m->journal[i].op == JREC_STATE_PUT)
                 torn = i;

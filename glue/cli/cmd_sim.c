@@ -13,31 +13,43 @@
 #include "exe.h"
 #include "sim.h"
 
+#include "pbft.h"
+
 static const struct {
     const char *name;
     int mutant;
+    bool pbft; /* ord_pbft_mutant rather than smr_mutant */
     const char *what;
 } mutants[] = {
-    {"commit-without-quorum", SMR_MUTANT_COMMIT_WITHOUT_QUORUM,
+    {"commit-without-quorum", SMR_MUTANT_COMMIT_WITHOUT_QUORUM, false,
      "the leader counts a vote it does not have"},
-    {"forget-promise", SMR_MUTANT_FORGET_PROMISE,
+    {"forget-promise", SMR_MUTANT_FORGET_PROMISE, false,
      "an acceptor forgets its promise on restart"},
-    {"vote-before-durable", SMR_MUTANT_VOTE_BEFORE_DURABLE,
+    {"vote-before-durable", SMR_MUTANT_VOTE_BEFORE_DURABLE, false,
      "an acceptor sends its vote before the vote is durable"},
-    {"skip-session-dedupe", SMR_MUTANT_SKIP_SESSION_DEDUPE,
+    {"skip-session-dedupe", SMR_MUTANT_SKIP_SESSION_DEDUPE, false,
      "the executor applies a retried request again"},
-    {"stream-no-resume", SMR_MUTANT_STREAM_NO_RESUME,
+    {"stream-no-resume", SMR_MUTANT_STREAM_NO_RESUME, false,
      "the stream ignores a stuck executor's cursor (separate executors)"},
-    {"parallel-read-race", SMR_MUTANT_PARALLEL_READ_RACE,
+    {"parallel-read-race", SMR_MUTANT_PARALLEL_READ_RACE, false,
      "the parallel engine runs a read before the earlier write to its key"},
+    {"pbft-weak-prepare", ORD_PBFT_MUTANT_WEAK_PREPARE, true,
+     "PBFT: prepared with 2f-1 prepares"},
+    {"pbft-weak-commit", ORD_PBFT_MUTANT_WEAK_COMMIT, true,
+     "PBFT: committed with 2f commits"},
+    {"pbft-vote-early", ORD_PBFT_MUTANT_VOTE_EARLY, true,
+     "PBFT: COMMIT sent before its record is durable"},
+    {"pbft-trust-new-view", ORD_PBFT_MUTANT_TRUST_NEW_VIEW, true,
+     "PBFT: a NEW-VIEW's choice taken without checking"},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
 
 static void help(void)
 {
-    printf("usage: strata sim [--protocol paxos] [--seeds A-B | --seed S]\n"
+    printf("usage: strata sim [--protocol paxos|pbft] [--seeds A-B | --seed S]\n"
            "                  [--ops N] [--replicas R] [--clients C] [--keys K]\n"
            "                  [--executors mixed|embedded|separate] [--calm]\n"
+           "                  [--byzantine K] [--behaviours LIST]\n"
            "                  [--mutant NAME] [--trace] [--history FILE]\n"
            "\nRuns, for each seed, a whole cluster in one thread: the real\n"
            "protocol core, the real replica driver, the real executor and an\n"
@@ -48,7 +60,10 @@ static void help(void)
            "equal state digests at equal sequence numbers; at the end: the\n"
            "client history is linearizable, the final reads see every\n"
            "acknowledged write, and the cluster made progress after the faults\n"
-           "stopped. Prints a line per failing seed and 'N seeds, M failed';\n"
+           "stopped. Under pbft, Byzantine replicas' frames are tampered\n"
+           "with (docs/simulation.md); the correct replicas must agree, and a\n"
+           "client vote that can no longer reach f+1 matching replies fails\n"
+           "the seed. Prints a line per failing seed and 'N seeds, M failed';\n"
            "exits 0 only when none failed.\n"
            "\n  --seeds A-B     seeds A to B inclusive (default 1-100)\n"
            "  --seed S        one seed; with --trace, its event trace\n"
@@ -61,6 +76,17 @@ static void help(void)
            "                  redelivery, resume from the cursor, their own\n"
            "                  crashes), or 'mixed' (default: drawn per seed)\n"
            "  --calm          no faults\n"
+           "  --protocol P    paxos (default) or pbft: n = 3f+1 replicas (4 by\n"
+           "                  default, or 7), keys derived from the seed,\n"
+           "                  embedded executors, clients that send MACed\n"
+           "                  requests and accept f+1 matching replies, and\n"
+           "                  up to f Byzantine replicas per seed\n"
+           "  --byzantine K   pbft: exactly K Byzantine replicas (0..f;\n"
+           "                  default: drawn per seed)\n"
+           "  --behaviours L  pbft: each Byzantine replica does exactly these\n"
+           "                  (comma-separated; default: a drawn subset):\n"
+           "                  silent equivocate collude bad-reply replay\n"
+           "                  mutate bad-mac twin conflict bad-vc\n"
            "  --history FILE  append each seed's client history (JSON Lines)\n"
            "  --fail-fast     stop at the first failing seed\n"
            "  --mutant NAME   run a deliberately broken variant:\n");
@@ -101,16 +127,47 @@ static bool parse_executors(const char *s, enum sim_executors *out)
     return false;
 }
 
-static int find_mutant(const char *name)
+/* Sets the mutant's switch (smr_mutant or ord_pbft_mutant); false for an
+ * unknown name. */
+static bool find_mutant(const char *name)
 {
     for (size_t i = 0; i < N_MUTANTS; i++)
-        if (!strcmp(name, mutants[i].name))
-            return mutants[i].mutant;
+        if (!strcmp(name, mutants[i].name)) {
+            if (mutants[i].pbft)
+                ord_pbft_mutant = mutants[i].mutant;
+            else
+                smr_mutant = mutants[i].mutant;
+            return true;
+        }
     fprintf(stderr, "strata sim: --mutant: unknown mutant '%s' (known:", name);
     for (size_t i = 0; i < N_MUTANTS; i++)
         fprintf(stderr, " %s", mutants[i].name);
     fprintf(stderr, ")\n");
-    return -1;
+    return false;
+}
+
+/* --behaviours a,b,...: a mask of sim_byz_names. */
+static bool parse_behaviours(const char *s, uint32_t *out)
+{
+    *out = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        uint32_t k = 0;
+        while (k < SIM_BYZ_BEHAVIOURS && strcmp(t, sim_byz_names[k]))
+            k++;
+        if (k == SIM_BYZ_BEHAVIOURS) {
+            fprintf(stderr, "strata sim: --behaviours: unknown behaviour "
+                            "'%s' (known:", t);
+            for (k = 0; k < SIM_BYZ_BEHAVIOURS; k++)
+                fprintf(stderr, " %s", sim_byz_names[k]);
+            fprintf(stderr, ")\n");
+            return false;
+        }
+        *out |= 1u << k;
+    }
+    return *out != 0;
 }
 
 static double secs_now(void)
@@ -138,22 +195,27 @@ int cmd_sim(int argc, char **argv)
         {"history", required_argument, 0, 'H'},
         {"mutant", required_argument, 0, 'm'},
         {"fail-fast", no_argument, 0, 'f'},
+        {"byzantine", required_argument, 0, 'b'},
+        {"behaviours", required_argument, 0, 'B'},
         {0, 0, 0, 0},
     };
     struct sim_options o;
     sim_options_defaults(&o);
     uint64_t from = 1, to = 100, v;
-    bool ok = true, trace = false, fail_fast = false;
-    const char *history = NULL, *mutant = NULL;
+    bool ok = true, trace = false, fail_fast = false, replicas_set = false;
+    const char *history = NULL, *mutant = NULL, *behaviours = NULL;
     int c;
     while (ok && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            ok = !strcmp(optarg, "paxos");
+            ok = !strcmp(optarg, "paxos") || !strcmp(optarg, "pbft");
+            o.protocol = strcmp(optarg, "pbft") ? SIM_PAXOS : SIM_PBFT;
             if (!ok)
                 fprintf(stderr, "strata sim: --protocol: unknown protocol "
-                                "'%s' (known: paxos)\n", optarg);
+                                "'%s' (known: paxos, pbft)\n", optarg);
             break;
+        case 'b': ok = cli_parse_u64("--byzantine", optarg, 0, 2, &v); o.byzantine = (int)v; break;
+        case 'B': ok = parse_behaviours(optarg, &o.behaviours); behaviours = optarg; break;
         case 's':
         case 'S':
             ok = parse_range(optarg, &from, &to) && (c == 's' || from == to);
@@ -163,7 +225,7 @@ int cmd_sim(int argc, char **argv)
                         c == 's' ? "A-B" : "a number", optarg);
             break;
         case 'o': ok = cli_parse_u64("--ops", optarg, 1, 10000000, &v); o.ops = (uint32_t)v; break;
-        case 'r': ok = cli_parse_u64("--replicas", optarg, 1, 7, &v); o.replicas = (uint32_t)v; break;
+        case 'r': ok = cli_parse_u64("--replicas", optarg, 1, 7, &v); o.replicas = (uint32_t)v; replicas_set = true; break;
         case 'c': ok = cli_parse_u64("--clients", optarg, 1, 16, &v); o.clients = (uint32_t)v; break;
         case 'k': ok = cli_parse_u64("--keys", optarg, 1, 16, &v); o.keys = (uint32_t)v; break;
         case 'q': o.faults = false; break;
@@ -177,7 +239,7 @@ int cmd_sim(int argc, char **argv)
         case 'H': history = optarg; break;
         case 'f': fail_fast = true; break;
         case 'm':
-            ok = (smr_mutant = find_mutant(optarg)) >= 0;
+            ok = find_mutant(optarg);
             mutant = optarg;
             break;
         default: ok = false; break;
@@ -185,6 +247,22 @@ int cmd_sim(int argc, char **argv)
     }
     if (!ok)
         return 2;
+    if (o.protocol == SIM_PBFT && !replicas_set)
+        o.replicas = 4;
+    if (o.protocol == SIM_PBFT &&
+        ((o.replicas != 4 && o.replicas != 7) ||
+         o.executors == SIM_EXEC_SEPARATE ||
+         o.byzantine > (int)(o.replicas - 1) / 3)) {
+        fprintf(stderr, "strata sim: --protocol pbft runs 4 or 7 replicas "
+                        "with embedded executors and at most f = (n-1)/3 "
+                        "Byzantine replicas\n");
+        return 2;
+    }
+    if (o.protocol != SIM_PBFT && (o.byzantine >= 0 || behaviours)) {
+        fprintf(stderr, "strata sim: --byzantine and --behaviours need "
+                        "--protocol pbft\n");
+        return 2;
+    }
     if (trace)
         o.trace = stdout;
     if (history && !(o.history = fopen(history, "a"))) {
@@ -194,7 +272,7 @@ int cmd_sim(int argc, char **argv)
     /* Apps reach state only through the keys each command declares (a
      * violation names the key and aborts: the run fails loudly). */
     exe_access_checking(true);
-    uint64_t failed = 0, unknown = 0, n = 0;
+    uint64_t failed = 0, unknown = 0, n = 0, byz_seeds = 0;
     struct sim_result sum = {0}; /* fault totals, to show what ran */
     double t0 = secs_now();
     for (uint64_t seed = from; seed <= to && !(fail_fast && failed); seed++) {
@@ -211,15 +289,26 @@ int cmd_sim(int argc, char **argv)
         sum.fsync_errors += r.fsync_errors;
         sum.torn_tails += r.torn_tails;
         sum.corrupt_refusals += r.corrupt_refusals;
+        sum.byzantine += r.byzantine;
+        sum.byz_tampered += r.byz_tampered;
+        byz_seeds += r.byzantine > 0;
         if (!r.failed)
             continue;
         failed++;
-        printf("seed %llu failed: %s (replay: strata sim --seed %llu "
+        char pbft[160] = "", forced[32] = "";
+        if (o.byzantine >= 0)
+            snprintf(forced, sizeof forced, " --byzantine %d", o.byzantine);
+        if (o.protocol == SIM_PBFT)
+            snprintf(pbft, sizeof pbft, " --protocol pbft%s%s%s", forced,
+                     behaviours ? " --behaviours " : "",
+                     behaviours ? behaviours : "");
+        printf("seed %llu failed: %s%s%s (replay: strata sim --seed %llu%s "
                "--replicas %u --clients %u --keys %u --ops %u --executors %s"
                "%s%s%s --trace)\n",
-               (unsigned long long)seed, r.invariant, (unsigned long long)seed,
-               o.replicas, o.clients, o.keys, o.ops,
-               r.separate_executors ? "separate" : "embedded",
+               (unsigned long long)seed, r.invariant,
+               r.byz_desc[0] ? "; Byzantine: " : "", r.byz_desc,
+               (unsigned long long)seed, pbft, o.replicas, o.clients, o.keys,
+               o.ops, r.separate_executors ? "separate" : "embedded",
                o.faults ? "" : " --calm", mutant ? " --mutant " : "",
                mutant ? mutant : "");
         fflush(stdout);
@@ -240,6 +329,14 @@ int cmd_sim(int argc, char **argv)
             (unsigned long long)sum.fsync_errors,
             (unsigned long long)sum.torn_tails,
             (unsigned long long)sum.corrupt_refusals);
+    if (o.protocol == SIM_PBFT)
+        fprintf(stderr,
+                "strata sim: Byzantine: %llu seeds with %llu Byzantine "
+                "replicas in all, %llu frames tampered with, dropped or "
+                "replayed\n",
+                (unsigned long long)byz_seeds,
+                (unsigned long long)sum.byzantine,
+                (unsigned long long)sum.byz_tampered);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;

@@ -1,0 +1,408 @@
+/*
+ * sim_byz.c: PBFT in the simulator (sim.h, `strata sim --protocol pbft`):
+ * keys derived from the seed, clients' authenticated requests, and up to f
+ * Byzantine replicas.
+ *
+ * A Byzantine replica runs the real replica driver and core; what makes it
+ * Byzantine is the io layer, which tampers with the frames it sends before
+ * they reach the simulated network (the approach of the core's own harness,
+ * tests/unit/test_ord_pbft.c): each frame is decoded (wire_decode_pbft),
+ * changed, re-sealed with the replica's own core where the change needs
+ * valid MACs (ord_pbft_seal), and re-encoded. Behaviours, drawn per
+ * replica as a non-empty subset:
+ *
+ *   silent      sends nothing, to peers or clients
+ *   equivocate  as primary, a different PRE-PREPARE (leader time + 1,
+ *               re-sealed) to every odd-numbered backup
+ *   collude     equivocates as primary too, and votes (PREPARE, COMMIT)
+ *               for whatever a Byzantine primary sent each receiver
+ *   bad-reply   client replies with altered result bytes or seq
+ *   replay      its own older frames, sent again later to any peer
+ *   mutate      view or sequence number moved by one, re-sealed
+ *   bad-mac     one slot of the MAC vector flipped, not re-sealed
+ *   twin        a second copy of the replica (same id and keys, its own
+ *               store) runs beside it: clients reach both, each peer one
+ *               of them, and both send as that replica (Twins)
+ *   conflict    half its PREPAREs, COMMITs and CHECKPOINTs name another
+ *               digest, re-sealed
+ *   bad-vc      its VIEW-CHANGEs claim nothing prepared or pre-prepared
+ *               (P and Q empty), re-signed: it hides what it voted for
+ *
+ * The first Byzantine replica is, in half the seeds, replica 0: the
+ * primary of view 0, where an equivocating primary matters most.
+ *
+ * Byzantine replicas keep misbehaving after the other faults stop. Their
+ * executed state is excluded from the agreement and digest checks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+#include "sim_internal.h"
+#include "wire_pbft.h"
+
+const char *const sim_byz_names[SIM_BYZ_BEHAVIOURS] = {
+    "silent", "equivocate", "collude", "bad-reply",
+    "replay", "mutate",     "bad-mac", "twin",
+    "conflict", "bad-vc",
+};
+
+enum {
+    BYZ_SILENT = 1 << 0,
+    BYZ_EQUIVOCATE = 1 << 1,
+    BYZ_COLLUDE = 1 << 2,
+    BYZ_BAD_REPLY = 1 << 3,
+    BYZ_REPLAY = 1 << 4,
+    BYZ_MUTATE = 1 << 5,
+    BYZ_BAD_MAC = 1 << 6,
+    BYZ_TWIN = 1 << 7,
+    BYZ_CONFLICT = 1 << 8,
+    BYZ_BAD_VC = 1 << 9,
+    BYZ_ALL = (1 << SIM_BYZ_BEHAVIOURS) - 1,
+    BYZ_DECODE = BYZ_EQUIVOCATE | BYZ_COLLUDE | BYZ_MUTATE | BYZ_BAD_MAC |
+                 BYZ_CONFLICT | BYZ_BAD_VC,
+};
+
+#define REPLAY_MAX 32             /* old frames kept per replica */
+#define REPLAY_FRAME_BYTES 65536  /* larger ones are not kept */
+#define EQ_SLOTS 64               /* (view, seq) equivocation records */
+
+/* What a Byzantine primary sent each receiver for one (view, seq), so that
+ * colluders vote for it. */
+struct eq_rec {
+    uint64_t view;
+    smr_seq seq;
+    uint32_t mask; /* receivers recorded */
+    uint8_t d[NODES_MAX][SMR_DIGEST_BYTES];
+};
+
+struct sim_byz {
+    uint64_t rng; /* its own stream: tampering shifts no fault draw */
+    struct ord_pbft_msg m;
+    struct wire_pbft_store store;
+    struct smr_buf out;
+    struct smr_buf replay[NODES_MAX][REPLAY_MAX];
+    uint32_t n_replay[NODES_MAX];
+    struct eq_rec eq[EQ_SLOTS];
+};
+
+static uint64_t brnd(struct sim_byz *b)
+{
+    return smr_rng_next(&b->rng);
+}
+
+static bool bchance(struct sim_byz *b, unsigned permille)
+{
+    return brnd(b) % 1000 < permille;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static uint32_t draw_mask(struct sim_byz *b, uint32_t allowed, bool twin_ok)
+{
+    if (!twin_ok)
+        allowed &= ~(uint32_t)BYZ_TWIN;
+    if (!allowed)
+        return BYZ_BAD_MAC; /* only a twin was allowed, and it is taken */
+    uint32_t mask = 0;
+    while (!mask)
+        mask = (uint32_t)brnd(b) & allowed;
+    if ((mask & BYZ_SILENT) && mask != BYZ_SILENT && bchance(b, 700))
+        mask &= ~(uint32_t)BYZ_SILENT; /* mostly active liars */
+    return mask;
+}
+
+static void describe(struct sim *s)
+{
+    char *d = s->res->byz_desc;
+    size_t cap = sizeof s->res->byz_desc, len = 0;
+    for (uint32_t i = 0; i < s->opt.replicas && len < cap; i++) {
+        if (!s->nodes[i].byz)
+            continue;
+        len += (size_t)snprintf(d + len, cap - len, "%sr%u", len ? " " : "",
+                                i);
+        const char *sep = "{";
+        for (uint32_t k = 0; k < SIM_BYZ_BEHAVIOURS && len < cap; k++)
+            if (s->nodes[i].byz & (1u << k)) {
+                len += (size_t)snprintf(d + len, cap - len, "%s%s", sep,
+                                        sim_byz_names[k]);
+                sep = ",";
+            }
+        if (len < cap)
+            len += (size_t)snprintf(d + len, cap - len, "}");
+    }
+}
+
+/* The second copy of replica `id`: its own store, the same clock rate and
+ * engine; peers in twin_split reach it instead of the original. */
+static void add_twin(struct sim *s, uint32_t id)
+{
+    struct snode *tw = &s->nodes[s->opt.replicas];
+    s->twin_of = id;
+    s->twin_split = (uint32_t)brnd(s->byz) & ((1u << s->opt.replicas) - 1) &
+                    ~(1u << id);
+    tw->twin = true;
+    tw->byz = s->nodes[id].byz;
+    tw->rate_permille = s->nodes[id].rate_permille;
+    tw->sched_seed = s->nodes[id].sched_seed;
+    s->n_nodes = s->opt.replicas + 1;
+}
+
+int sim_byz_setup(struct sim *s, uint64_t seed)
+{
+    uint32_t n = s->opt.replicas;
+    s->keys = calloc(1, sizeof *s->keys);
+    if (!s->keys)
+        return SMR_ENOMEM;
+    glue_keys_derive(seed, n, 1, s->keys);
+    snprintf(s->cfg.protocol, sizeof s->cfg.protocol, "pbft");
+    s->cfg.keys_mem = s->keys;
+    struct ord_pbft_config pc;
+    glue_config_pbft(&s->cfg, 0, NULL, &pc);
+    s->epoch = pc.epoch;
+    s->f = (n - 1) / 3;
+    /* splitmix64 of the seed: a stream unrelated to the topology's (plain
+     * xorshift streams from seed ^ constant share their low bits, which
+     * tied the Byzantine count to the bit rot draw). */
+    uint64_t rng = seed + 0xB7E151628AED2A6BULL;
+    rng = (rng ^ (rng >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    rng = (rng ^ (rng >> 27)) * 0x94D049BB133111EBULL;
+    rng ^= rng >> 31;
+    if (!rng)
+        rng = 1;
+    uint32_t count = s->opt.byzantine >= 0
+                         ? (uint32_t)s->opt.byzantine
+                         : (uint32_t)(smr_rng_next(&rng) % (s->f + 1));
+    s->res->byzantine = count;
+    if (count + 1 > s->f)
+        s->rot_pending = false; /* a refused store is one more fault */
+    if (!count)
+        return SMR_OK;
+    s->byz = calloc(1, sizeof *s->byz);
+    if (!s->byz)
+        return SMR_ENOMEM;
+    struct sim_byz *b = s->byz;
+    b->rng = rng;
+    smr_buf_init(&b->out);
+    uint32_t allowed = s->opt.behaviours ? s->opt.behaviours : BYZ_ALL;
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t id = k == 0 && bchance(b, 500) ? 0 : (uint32_t)(brnd(b) % n);
+        while (s->nodes[id].byz)
+            id = (uint32_t)(brnd(b) % n);
+        s->nodes[id].byz = s->opt.behaviours
+                               ? s->opt.behaviours /* exactly these */
+                               : draw_mask(b, allowed, s->twin_of == UINT32_MAX);
+        if (s->twin_of != UINT32_MAX)
+            s->nodes[id].byz &= ~(uint32_t)BYZ_TWIN; /* one twin at most */
+        if (!s->nodes[id].byz)
+            s->nodes[id].byz = BYZ_BAD_MAC;
+        if (s->nodes[id].byz & BYZ_TWIN)
+            add_twin(s, id);
+    }
+    describe(s);
+    return SMR_OK;
+}
+
+void sim_byz_free(struct sim *s)
+{
+    free(s->keys);
+    s->keys = NULL;
+    struct sim_byz *b = s->byz;
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < NODES_MAX; i++)
+        for (uint32_t k = 0; k < REPLAY_MAX; k++)
+            smr_buf_free(&b->replay[i][k]);
+    smr_buf_free(&b->out);
+    free(b);
+    s->byz = NULL;
+}
+
+void sim_pbft_request(struct sim *s, struct sclient *c,
+                      const struct smr_request *r)
+{
+    if (glue_pbft_request_encode(&c->frame, s->cfg.cluster_id, s->epoch,
+                                 s->keys, s->opt.replicas, r) != SMR_OK)
+        abort(); /* the simulator's own request: a bug here */
+}
+
+/* ------------------------------------------------------------ peers */
+
+static void remember(struct sim_byz *b, uint32_t id, const uint8_t *frame,
+                     size_t len)
+{
+    if (len > REPLAY_FRAME_BYTES)
+        return;
+    uint32_t at = b->n_replay[id] < REPLAY_MAX
+                      ? b->n_replay[id]++
+                      : (uint32_t)(brnd(b) % REPLAY_MAX);
+    struct smr_buf *keep = &b->replay[id][at];
+    smr_buf_reset(keep);
+    if (smr_buf_append(keep, frame, len) != SMR_OK)
+        abort();
+}
+
+static struct eq_rec *eq_slot(struct sim_byz *b, uint64_t view, smr_seq seq)
+{
+    return &b->eq[(view * 31 + seq) % EQ_SLOTS];
+}
+
+/* Equivocation as primary: odd receivers get another leader time. */
+static bool equivocate(struct sim *s, uint32_t to, struct ord_pbft_msg *m)
+{
+    bool changed = false;
+    if (to % 2 == 1) {
+        m->leader_time_ms += 1;
+        ord_pbft_entry_digest(s->epoch, m->leader_time_ms, m->batch,
+                              m->batch_len, m->digest);
+        changed = true;
+    }
+    struct eq_rec *e = eq_slot(s->byz, m->view, m->seq);
+    if (e->view != m->view || e->seq != m->seq) {
+        e->view = m->view;
+        e->seq = m->seq;
+        e->mask = 0;
+    }
+    memcpy(e->d[to], m->digest, SMR_DIGEST_BYTES);
+    e->mask |= 1u << to;
+    return changed;
+}
+
+/* Collusion: a vote for what the Byzantine primary sent `to`. */
+static bool collude(struct sim *s, uint32_t to, struct ord_pbft_msg *m)
+{
+    struct eq_rec *e = eq_slot(s->byz, m->view, m->seq);
+    if (e->view != m->view || e->seq != m->seq || !(e->mask & (1u << to)) ||
+        !memcmp(m->digest, e->d[to], SMR_DIGEST_BYTES))
+        return false;
+    memcpy(m->digest, e->d[to], SMR_DIGEST_BYTES);
+    return true;
+}
+
+/* Changes m by nd's behaviours; true when it changed. */
+static bool tamper(struct snode *nd, uint32_t to, struct ord_pbft_msg *m)
+{
+    struct sim *s = nd->sim;
+    struct sim_byz *b = s->byz;
+    bool macced = m->type != ORD_PBFT_REQUEST &&
+                  m->type != ORD_PBFT_VIEW_CHANGE &&
+                  m->type != ORD_PBFT_NEW_VIEW;
+    bool reseal = false, changed = false;
+    if ((nd->byz & (BYZ_EQUIVOCATE | BYZ_COLLUDE)) &&
+        m->type == ORD_PBFT_PRE_PREPARE && to < NODES_MAX)
+        reseal |= equivocate(s, to, m);
+    if ((nd->byz & BYZ_COLLUDE) &&
+        (m->type == ORD_PBFT_PREPARE || m->type == ORD_PBFT_COMMIT))
+        reseal |= collude(s, to, m);
+    if ((nd->byz & BYZ_CONFLICT) &&
+        (m->type == ORD_PBFT_PREPARE || m->type == ORD_PBFT_COMMIT ||
+         m->type == ORD_PBFT_CHECKPOINT) &&
+        bchance(b, 500)) {
+        m->digest[brnd(b) % SMR_DIGEST_BYTES] ^= 1;
+        reseal = true;
+    }
+    if ((nd->byz & BYZ_MUTATE) && macced && bchance(b, 200)) {
+        if (bchance(b, 500))
+            m->view = bchance(b, 500) || m->view == 0 ? m->view + 1
+                                                      : m->view - 1;
+        else
+            m->seq = bchance(b, 500) || m->seq == 0 ? m->seq + 1 : m->seq - 1;
+        reseal = true;
+    }
+    if (reseal)
+        ord_pbft_seal(nd->n->core, m);
+    if ((nd->byz & BYZ_BAD_VC) && m->type == ORD_PBFT_VIEW_CHANGE &&
+        m->vc->from == nd->id && (m->vc->n_prepared || m->vc->n_preprepared)) {
+        /* The decoded view change lives in the store: ours to change. */
+        struct ord_pbft_view_change *vc = &b->store.vcs[0];
+        if (m->vc == vc) {
+            vc->n_prepared = vc->n_preprepared = 0;
+            vc->bodies = NULL;
+            ord_pbft_sign_view_change(nd->n->core, vc);
+            changed = true;
+        }
+    }
+    if ((nd->byz & BYZ_BAD_MAC) && macced && bchance(b, 200)) {
+        uint32_t slot = bchance(b, 500) ? to : (uint32_t)(brnd(b) % s->opt.replicas);
+        m->mac[slot][brnd(b) % ORD_PBFT_MAC_BYTES] ^= 0x10;
+        changed = true;
+    }
+    return reseal || changed;
+}
+
+void sim_byz_peer_send(struct snode *nd, uint32_t to, const uint8_t *frame,
+                       size_t len)
+{
+    struct sim *s = nd->sim;
+    struct sim_byz *b = s->byz;
+    if (nd->byz & BYZ_SILENT) {
+        s->res->byz_tampered++;
+        return;
+    }
+    if (nd->byz & BYZ_REPLAY)
+        remember(b, nd->id, frame, len);
+    uint64_t cluster;
+    smr_epoch epoch;
+    if ((nd->byz & BYZ_DECODE) &&
+        wire_decode_pbft(frame, len, &cluster, &epoch, &b->m, &b->store) ==
+            SMR_OK &&
+        tamper(nd, to, &b->m)) {
+        if (wire_encode_pbft(&b->out, cluster, epoch, &b->m) != SMR_OK)
+            return; /* grew past a bound: the frame is lost */
+        s->res->byz_tampered++;
+        frame = b->out.data;
+        len = b->out.len;
+    }
+    sim_net_send(s, TO_PEER, nd->id, to, nd->depart_at, frame, len);
+}
+
+/* ------------------------------------------------------------ clients */
+
+void sim_byz_client_send(struct snode *nd, uint32_t client,
+                         const uint8_t *frame, size_t len)
+{
+    struct sim *s = nd->sim;
+    struct sim_byz *b = s->byz;
+    if (nd->byz & BYZ_SILENT) {
+        s->res->byz_tampered++;
+        return;
+    }
+    struct wire_reply rep;
+    uint8_t result[256]; /* the simulator's results are short */
+    if ((nd->byz & BYZ_BAD_REPLY) && bchance(b, 500) &&
+        wire_decode_reply(frame, len, &rep) == SMR_OK &&
+        rep.status == WIRE_REPLY_OK && rep.result_len <= sizeof result) {
+        memcpy(result, rep.result, rep.result_len);
+        rep.result = result;
+        if (rep.result_len > 0 && bchance(b, 700))
+            result[brnd(b) % rep.result_len] ^= 0x01; /* a forged result */
+        else
+            rep.seq += 1 + brnd(b) % 3; /* a forged slot */
+        if (wire_encode_reply(&b->out, &rep) != SMR_OK)
+            return;
+        s->res->byz_tampered++;
+        frame = b->out.data;
+        len = b->out.len;
+    }
+    sim_net_send(s, TO_CLIENT, nd->id, client, nd->depart_at, frame, len);
+}
+
+/* ------------------------------------------------------------ replays */
+
+void sim_byz_tick(struct sim *s)
+{
+    struct sim_byz *b = s->byz;
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
+        struct snode *nd = &s->nodes[i];
+        uint32_t id = nd->id;
+        if (!nd->up || !(nd->byz & BYZ_REPLAY) || (nd->byz & BYZ_SILENT) ||
+            !b->n_replay[id] || !bchance(b, 30))
+            continue;
+        struct smr_buf *old = &b->replay[id][brnd(b) % b->n_replay[id]];
+        uint32_t to = (uint32_t)(brnd(b) % s->opt.replicas);
+        if (to == id)
+            continue;
+        s->res->byz_tampered++;
+        sim_net_send(s, TO_PEER, id, to, s->now, old->data, old->len);
+    }
+}
