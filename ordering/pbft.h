@@ -44,6 +44,9 @@
  *   state "pbft/commit"  the commit mark (a checkpoint all of whose records
  *                        are durable, with the chain digest there: recovery
  *                        replays up to it) and the stable checkpoint
+ *   state "pbft/reserve" the primary's reservation: a view and the highest
+ *                        seq it may pre-prepare in that view; a
+ *                        PRE-PREPARE waits for it, not for its own record
  *   state "pbft/new-view" the NEW-VIEW of the current view (signed, with
  *                        its bodies), so it can be sent to a replica in an
  *                        older view after every replica restarted
@@ -71,6 +74,7 @@
     (UINT32_MAX - 1) /* REQUEST straight from a client */
 #define ORD_PBFT_STATE_VIEW "pbft/view"
 #define ORD_PBFT_STATE_COMMIT "pbft/commit"
+#define ORD_PBFT_STATE_RESERVE "pbft/reserve"
 #define ORD_PBFT_STATE_NEW_VIEW "pbft/new-view"
 
 enum ord_pbft_timer {

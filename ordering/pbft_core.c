@@ -10,6 +10,7 @@
 static const char *const pbft_state_keys[] = {
     ORD_PBFT_STATE_VIEW,
     ORD_PBFT_STATE_COMMIT,
+    ORD_PBFT_STATE_RESERVE,
     ORD_PBFT_STATE_NEW_VIEW,
     NULL,
 };

@@ -153,6 +153,12 @@ struct ord_pbft {
     struct ord_pbft_new_view *nv; /* owned; NEW-VIEW of `view` */
     uint64_t view_gen, status_gen;
     smr_lsn view_lsn; /* the last view record */
+    /* The primary's reservation (rule 3): in reserve_view it pre-prepares
+     * no seq above reserve_upto before raising it; written ahead in steps
+     * of a window, so a PRE-PREPARE waits for no fsync of its own. */
+    uint64_t reserve_view;
+    smr_seq reserve_upto; /* 0: none */
+    smr_lsn reserve_lsn;
 
     /* The window of slots [base, base + PBFT_CAP). */
     struct pbft_slot *slots;
@@ -344,6 +350,11 @@ bool pbft_sig_check(const struct ord_pbft *p, smr_node_id signer,
 int pbft_slot_encode(const struct pbft_slot *s, struct smr_buf *out);
 int pbft_slot_decode(const uint8_t *data, size_t len, struct pbft_slot *s);
 #define PBFT_VIEW_RECORD_BYTES 13
+#define PBFT_RESERVE_RECORD_BYTES 20
+void pbft_reserve_record_encode(uint8_t out[PBFT_RESERVE_RECORD_BYTES],
+                                uint64_t view, smr_seq upto);
+int pbft_reserve_record_decode(const uint8_t *data, size_t len, uint64_t *view,
+                               smr_seq *upto);
 #define PBFT_MARK_RECORD_BYTES (2 * (8 + PBFT_D) + 4)
 void pbft_view_record_encode(uint8_t out[PBFT_VIEW_RECORD_BYTES], uint64_t view,
                              bool active);

@@ -15,6 +15,7 @@
  *     [catch-up:    digest, u64 time, u32 len, batch]
  *     u32 checksum
  *   view record:  u64 view, u8 active, u32 checksum
+ *   reservation:  u64 view, u64 highest seq it may pre-prepare, u32 checksum
  *   commit mark:  u64 seq, digest (chain digest at seq), u64 stable seq,
  *                 its digest, u32 checksum
  *   new view:     u8 version, u32 from, u64 view, u32 n_vcs, n_vcs x vc,
@@ -288,6 +289,25 @@ int pbft_view_record_decode(const uint8_t *data, size_t len, uint64_t *view,
         return SMR_ECORRUPT;
     *view = smr_get_u64(data);
     *active = data[8] == 1;
+    return SMR_OK;
+}
+
+void pbft_reserve_record_encode(uint8_t out[PBFT_RESERVE_RECORD_BYTES],
+                                uint64_t view, smr_seq upto)
+{
+    smr_put_u64(out, view);
+    smr_put_u64(out + 8, upto);
+    smr_put_u32(out + 16, smr_checksum32(out, 16));
+}
+
+int pbft_reserve_record_decode(const uint8_t *data, size_t len, uint64_t *view,
+                               smr_seq *upto)
+{
+    if (len != PBFT_RESERVE_RECORD_BYTES ||
+        smr_get_u32(data + 16) != smr_checksum32(data, 16))
+        return SMR_ECORRUPT;
+    *view = smr_get_u64(data);
+    *upto = smr_get_u64(data + 8);
     return SMR_OK;
 }
 

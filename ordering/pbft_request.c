@@ -163,6 +163,23 @@ static bool window_open(const struct ord_pbft *p)
            p->next_seq < p->base + PBFT_CAP;
 }
 
+/* The LSN a PRE-PREPARE at `seq` waits for: the reservation covering it in
+ * this view, written a window ahead when `seq` is past it (rule 3). Its
+ * own record is written too, for view changes and recovery, but nothing
+ * waits for it. */
+static smr_lsn reserve(struct ord_pbft *p, smr_seq seq)
+{
+    if (p->reserve_view == p->view && seq <= p->reserve_upto)
+        return p->reserve_lsn;
+    uint8_t *rec = pbft_alloc(p, PBFT_RESERVE_RECORD_BYTES);
+    p->reserve_view = p->view;
+    p->reserve_upto = seq + p->cfg.window - 1;
+    pbft_reserve_record_encode(rec, p->reserve_view, p->reserve_upto);
+    p->reserve_lsn = pbft_persist_state(p, ORD_PBFT_STATE_RESERVE, rec,
+                                        PBFT_RESERVE_RECORD_BYTES);
+    return p->reserve_lsn;
+}
+
 static void propose_one(struct ord_pbft *p, const struct pbft_ready *b)
 {
     smr_seq seq = p->next_seq++;
@@ -173,9 +190,10 @@ static void propose_one(struct ord_pbft *p, const struct pbft_ready *b)
     uint8_t d[PBFT_D];
     ord_pbft_entry_digest(p->cfg.epoch, t, b->batch.data,
                           (uint32_t)b->batch.len, d);
-    smr_lsn lsn = pbft_install_preprepare(p, s, p->view, d, t, b->batch.data,
-                                          (uint32_t)b->batch.len, b->auth.data,
-                                          (uint32_t)b->auth.len);
+    smr_lsn lsn = reserve(p, seq);
+    pbft_install_preprepare(p, s, p->view, d, t, b->batch.data,
+                            (uint32_t)b->batch.len, b->auth.data,
+                            (uint32_t)b->auth.len);
     struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_PRE_PREPARE);
     m->seq = seq;
     memcpy(m->digest, d, PBFT_D);

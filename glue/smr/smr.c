@@ -5,6 +5,7 @@
 #include "smr.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,9 +212,78 @@ void smr_hash(uint8_t out[SMR_DIGEST_BYTES], const void *data, size_t len)
     crypto_generichash(out, SMR_DIGEST_BYTES, data, len, NULL, 0);
 }
 
+/* CRC-32C, reflected polynomial 0x82F63B78. A table per byte of an 8-byte
+ * word (slicing by 8) when the CPU lacks the instruction. */
+static uint32_t crc32c_table[8][256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+static bool crc32c_hw;
+
+static void crc32c_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc32c_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^
+                                 crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+    crc32c_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+static uint32_t crc32c_soft(uint32_t c, const uint8_t *p, size_t len)
+{
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= c; /* little-endian: the low byte is the first */
+        c = crc32c_table[7][w & 0xff] ^ crc32c_table[6][(w >> 8) & 0xff] ^
+            crc32c_table[5][(w >> 16) & 0xff] ^
+            crc32c_table[4][(w >> 24) & 0xff] ^
+            crc32c_table[3][(w >> 32) & 0xff] ^
+            crc32c_table[2][(w >> 40) & 0xff] ^
+            crc32c_table[1][(w >> 48) & 0xff] ^ crc32c_table[0][w >> 56];
+    }
+    while (len--)
+        c = (c >> 8) ^ crc32c_table[0][(c ^ *p++) & 0xff];
+    return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(uint32_t c, const uint8_t *p, size_t len)
+{
+    uint64_t c64 = c;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, w);
+    }
+    c = (uint32_t)c64;
+    while (len--)
+        c = __builtin_ia32_crc32qi(c, *p++);
+    return c;
+}
+#endif
+
 uint32_t smr_checksum32(const void *data, size_t len)
 {
-    uint8_t h[SMR_DIGEST_BYTES];
-    smr_hash(h, data, len);
-    return smr_get_u32(h);
+    pthread_once(&crc32c_once, crc32c_init);
+    const uint8_t *p = data;
+    uint32_t c = 0xFFFFFFFFu;
+#if defined(__x86_64__)
+    if (crc32c_hw)
+        return ~crc32c_sse42(c, p, len);
+#endif
+    return ~crc32c_soft(c, p, len);
+}
+
+uint32_t smr_checksum32_portable(const void *data, size_t len)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+    return ~crc32c_soft(0xFFFFFFFFu, data, len);
 }

@@ -162,8 +162,11 @@ uint64_t smr_rng_next(uint64_t *state);
 
 /* BLAKE2b-256 of a byte string (used for digests and checksums). */
 void smr_hash(uint8_t out[SMR_DIGEST_BYTES], const void *data, size_t len);
-/* CRC-free 32-bit checksum for torn-write detection: first 4 bytes of the
- * BLAKE2b hash. */
+/* 32-bit checksum for torn-write and corruption detection of stored records:
+ * CRC-32C (Castagnoli, as RocksDB and ext4 use), with the SSE 4.2
+ * instruction when the CPU has it. Not a defence against an adversary. */
 uint32_t smr_checksum32(const void *data, size_t len);
+/* The same without the instruction (tests compare the two). */
+uint32_t smr_checksum32_portable(const void *data, size_t len);
 
 #endif

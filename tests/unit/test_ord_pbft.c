@@ -132,6 +132,7 @@ struct node {
     /* Durability oracle: the highest view (+1, 0 = none) of each vote that
      * left this replica, per seq, and of its view changes. */
     uint64_t sent_prep[SEQ_MAX + 1];
+    uint64_t sent_pp[SEQ_MAX + 1]; /* view + 1 of its PRE-PREPARE */
     uint64_t sent_commit[SEQ_MAX + 1];
     uint64_t sent_vc;
     struct ord_pbft_msg *replay[REPLAY_MAX];
@@ -371,6 +372,9 @@ static void note_sent(smr_node_id id, const struct ord_pbft_msg *m)
         note_vote(id, m);
     switch (m->type) {
     case ORD_PBFT_PRE_PREPARE:
+        if (m->seq <= SEQ_MAX && nd->sent_pp[m->seq] < m->view + 1)
+            nd->sent_pp[m->seq] = m->view + 1;
+        break;
     case ORD_PBFT_PREPARE:
         if (m->seq <= SEQ_MAX && nd->sent_prep[m->seq] < m->view + 1)
             nd->sent_prep[m->seq] = m->view + 1;
@@ -637,7 +641,19 @@ static void check_recovered(smr_node_id id)
                        sl->cu_value)))
             sim_fail("pre-prepare behind a PREPARE lost at seq %llu on node %u",
                      s, id);
-        if (p->view + 1 < nd->sent_prep[s] || p->view + 1 < nd->sent_commit[s])
+        /* A PRE-PREPARE leaves once the primary's reservation covers it
+         * (rule 3), its own record need not survive: the reservation must,
+         * unless the replica has left that view. */
+        if (nd->sent_pp[s] &&
+            !(here && ((sl->has_pp && sl->pp_view + 1 >= nd->sent_pp[s]) ||
+                       sl->cu_value)) &&
+            p->view + 1 == nd->sent_pp[s] &&
+            !(p->reserve_view + 1 == nd->sent_pp[s] && p->reserve_upto >= s))
+            sim_fail("reservation behind a PRE-PREPARE lost at seq %llu on "
+                     "node %u",
+                     s, id);
+        if (p->view + 1 < nd->sent_prep[s] || p->view + 1 < nd->sent_commit[s] ||
+            p->view + 1 < nd->sent_pp[s])
             sim_fail("view of a vote forgotten at seq %llu on node %u", s, id);
     }
 }
@@ -680,8 +696,8 @@ static void node_start(smr_node_id id)
     struct smr_buf b;
     smr_buf_init(&b);
     const char *keys[] = {ORD_PBFT_STATE_VIEW, ORD_PBFT_STATE_COMMIT,
-                          ORD_PBFT_STATE_NEW_VIEW};
-    for (int k = 0; k < 3; k++)
+                          ORD_PBFT_STATE_NEW_VIEW, ORD_PBFT_STATE_RESERVE};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (sto_state_get(nd->sto, keys[k], &b) == SMR_OK)
             ck_assert_int_eq(
                 ord_pbft_recover_state(nd->core, keys[k], b.data, b.len),
