@@ -7,7 +7,8 @@
 # Starts both clusters (configs/paxos-3.yaml and configs/pbft-4.yaml, fresh
 # data directories, fsync on) side by side, then for each of ROUNDS rounds
 # (default 3) runs `strata bench --value-bytes 128` for DURATION_S seconds
-# (default 5) with 1 and with 64 clients against each protocol in turn, and
+# (default 5) with each client count of $CLIENT_COUNTS (default "1 64";
+# add 1024 for saturation) against each protocol in turn, and
 # prints every run and, per client count, the median ops/s and p50/p99 of
 # each protocol and the ratio of the medians (pbft / paxos). Timings on a
 # shared machine are noisy: compare the ratio, not absolute figures.
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 DURATION=${2:-5}
 STRATA=${STRATA:-build/strata}
+CLIENT_COUNTS=${CLIENT_COUNTS:-1 64}
 OUT=$(mktemp -d /tmp/strata-pbft-vs-paxos-XXXXXX)
 
 cleanup() {
@@ -37,7 +39,7 @@ sleep 2
 # One line per run: protocol clients ops p50 p99
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-    for clients in 1 64; do
+    for clients in $CLIENT_COUNTS; do
         for proto in paxos-3 pbft-4; do
             line=$("$STRATA" bench --config "configs/$proto.yaml" --clients "$clients" \
                 --duration "$DURATION" --value-bytes 128)
@@ -54,14 +56,14 @@ while [ "$r" -le "$ROUNDS" ]; do
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-for clients in 1 64; do
+for clients in $CLIENT_COUNTS; do
     for proto in paxos-3 pbft-4; do
         ops=$(awk -v p="$proto" -v c="$clients" '$1 == p && $2 == c { print $3 }' "$OUT/runs.txt" | median)
         p50=$(awk -v p="$proto" -v c="$clients" '$1 == p && $2 == c { print $4 }' "$OUT/runs.txt" | median)
         p99=$(awk -v p="$proto" -v c="$clients" '$1 == p && $2 == c { print $5 }' "$OUT/runs.txt" | median)
         echo "$clients $proto $ops $p50 $p99" >> "$OUT/medians.txt"
-        printf '%2s clients  %-8s median %8s ops/s  p50 %s ms  p99 %s ms\n' "$clients" "$proto" "$ops" "$p50" "$p99"
+        printf '%4s clients  %-8s median %8s ops/s  p50 %s ms  p99 %s ms\n' "$clients" "$proto" "$ops" "$p50" "$p99"
     done
     awk -v c="$clients" '$1 == c { ops[$2] = $3 }
-        END { printf "%2s clients  pbft/paxos throughput ratio %.2f\n", c, ops["pbft-4"] / ops["paxos-3"] }' "$OUT/medians.txt"
+        END { printf "%4s clients  pbft/paxos throughput ratio %.2f\n", c, ops["pbft-4"] / ops["paxos-3"] }' "$OUT/medians.txt"
 done

@@ -11,8 +11,8 @@
  * the gap-free Committed stream, exactly as the Paxos core's.
  *
  * Authentication (TOCS §4.2, §4.5; docs/pbft.md "Authentication"):
- *  - normal-case messages carry a MAC vector, one 16-byte keyed BLAKE2b tag
- *    per receiver, over a digest of the message's canonical fields (which
+ *  - normal-case messages carry a MAC vector, one 16-byte SipHash-2-4-128
+ *    tag per receiver, over a digest of the message's canonical fields (which
  *    bind cluster id, epoch, type, sender, view and sequence number);
  *    pairwise keys come from X25519 between the replicas' Ed25519 keys, so
  *    no third replica knows them;

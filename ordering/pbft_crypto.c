@@ -6,8 +6,9 @@
  * canonical fields (domain string, cluster id, epoch, type, sender, view,
  * sequence number, then the type's own fields, large payloads by their own
  * digests), so a message cannot be replayed into another cluster, epoch,
- * view, slot or sender. A MAC is keyed BLAKE2b with a 16-byte output over
- * that digest; the signature is Ed25519 over it.
+ * view, slot or sender. A MAC is SipHash-2-4 with a 128-bit output over
+ * that digest (keyed with the first half of the 32-byte key); the signature
+ * is Ed25519 over it.
  *
  * Pairwise keys: X25519 between the replicas' Ed25519 keys (converted with
  * crypto_sign_ed25519_*_to_curve25519), hashed with the cluster id and the
@@ -18,6 +19,7 @@
  */
 #include "pbft_internal.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -163,8 +165,11 @@ static void tag_of(const uint8_t key[ORD_PBFT_KEY_BYTES],
                    const uint8_t digest[PBFT_D],
                    uint8_t tag[ORD_PBFT_MAC_BYTES])
 {
-    crypto_generichash(tag, ORD_PBFT_MAC_BYTES, digest, PBFT_D, key,
-                       ORD_PBFT_KEY_BYTES);
+    static_assert(crypto_shorthash_siphashx24_BYTES == ORD_PBFT_MAC_BYTES &&
+                      crypto_shorthash_siphashx24_KEYBYTES <=
+                          ORD_PBFT_KEY_BYTES,
+                  "a tag is one SipHash-2-4-128 output");
+    crypto_shorthash_siphashx24(tag, digest, PBFT_D, key);
 }
 
 static void request_digest(uint64_t cluster_id, const struct smr_request *r,
