@@ -200,7 +200,8 @@ void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
 static const uint8_t *client_key(struct ord_pbft *p, smr_client_id id)
 {
     struct pbft_client_key *k =
-        &p->client_keys[(id * 0x9E3779B97F4A7C15ULL) >> 54];
+        &p->client_keys[(id * 0x9E3779B97F4A7C15ULL) >>
+                        (64 - PBFT_CLIENT_KEYS_BITS)];
     if (!k->used || k->client_id != id) {
         ord_pbft_client_key(p->cfg.client_key_root, id, k->key);
         k->client_id = id;

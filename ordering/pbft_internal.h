@@ -77,7 +77,8 @@ struct pbft_slot {
 };
 
 /* A client's key with this replica, cached (pbft_crypto.c client_key). */
-#define PBFT_CLIENT_KEYS 1024
+#define PBFT_CLIENT_KEYS_BITS 13 /* 8192 clients, 384 KiB */
+#define PBFT_CLIENT_KEYS (1u << PBFT_CLIENT_KEYS_BITS)
 struct pbft_client_key {
     bool used;
     smr_client_id client_id;
