@@ -19,7 +19,7 @@
 #include "reply_quorum.h"
 #include "zmq_util.h"
 
-#define TRY_TIMEOUT_MS 400   /* then try the next replica */
+#define TRY_TIMEOUT_MS 400 /* then try the next replica */
 #define NO_LEADER_BACKOFF_MS 20
 #define BUSY_BACKOFF_MS 5
 #define SESSIONS_MAX 65536
@@ -65,13 +65,6 @@ struct glue_client {
     int call_rc;
 };
 
-static int say(char *err, size_t err_len, int rc, const char *what)
-{
-    if (err && err_len)
-        snprintf(err, err_len, "%s", what);
-    return rc;
-}
-
 /* Under a Byzantine fault model: the credential, f and the epoch. */
 static int open_byzantine(struct glue_client *c, const struct glue_config *cfg,
                           const struct ord_contract *ct, char *err,
@@ -85,7 +78,7 @@ static int open_byzantine(struct glue_client *c, const struct glue_config *cfg,
     c->epoch = pc.epoch;
     c->keys = sodium_malloc(sizeof *c->keys);
     if (!c->keys)
-        return say(err, err_len, SMR_ENOMEM, "out of memory");
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     int rc = glue_keys_load(cfg, SMR_NODES_MAX, true, c->keys, err, err_len);
     if (rc != SMR_OK)
         return rc;
@@ -97,7 +90,7 @@ static int open_byzantine(struct glue_client *c, const struct glue_config *cfg,
     c->session_keys = sodium_allocarray((size_t)c->n_sessions * c->n,
                                         sizeof *c->session_keys);
     if (!c->session_keys)
-        return say(err, err_len, SMR_ENOMEM, "out of memory");
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     for (uint32_t i = 0; i < c->n_sessions && rc == SMR_OK; i++)
         rc = glue_pbft_client_keys(c->keys, c->n, c->base_id + i,
                                    &c->session_keys[(size_t)i * c->n]);
@@ -109,16 +102,18 @@ int glue_client_open(const struct glue_config *cfg, void *zmq_context,
                      size_t err_len)
 {
     if (sessions == 0 || sessions > SESSIONS_MAX)
-        return say(err, err_len, SMR_EINVAL, "sessions: must be 1 to 65536");
+        return glue_say(SMR_EINVAL, err, err_len,
+                        "sessions: must be 1 to 65536");
     if (sodium_init() < 0)
-        return say(err, err_len, SMR_EIO, "libsodium failed to initialize");
+        return glue_say(SMR_EIO, err, err_len,
+                        "libsodium failed to initialize");
     struct glue_composition k;
     int rc = glue_composition_build(cfg, &k, err, err_len);
     if (rc != SMR_OK)
         return rc;
     struct glue_client *c = calloc(1, sizeof *c);
     if (!c)
-        return say(err, err_len, SMR_ENOMEM, "out of memory");
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     c->sessions = calloc(sessions, sizeof *c->sessions);
     c->n_sessions = sessions;
     c->zctx = zmq_context;
@@ -146,7 +141,8 @@ int glue_client_open(const struct glue_config *cfg, void *zmq_context,
     }
     if (!ok) {
         glue_client_destroy(&c);
-        return say(err, err_len, SMR_EIO, "cannot open the client's sockets");
+        return glue_say(SMR_EIO, err, err_len,
+                        "cannot open the client's sockets");
     }
     *out = c;
     return SMR_OK;
@@ -221,13 +217,12 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
     if (op_len > SMR_OP_BYTES_MAX)
         return SMR_ETOOBIG;
     struct smr_request r = {c->base_id + session, s->req_id + 1, op, op_len};
-    int rc = c->byzantine
-                 ? glue_pbft_request_encode_keyed(
-                       &s->frame, c->cluster_id, c->epoch,
-                       (const uint8_t(*)[ORD_PBFT_KEY_BYTES])&c
-                           ->session_keys[(size_t)session * c->n],
-                       c->n, &r)
-                 : wire_encode_request(&s->frame, &r);
+    int rc = c->byzantine ? glue_pbft_request_encode_keyed(
+                                &s->frame, c->cluster_id, c->epoch,
+                                (const uint8_t(*)[ORD_PBFT_KEY_BYTES]) &
+                                    c->session_keys[(size_t)session * c->n],
+                                c->n, &r)
+                          : wire_encode_request(&s->frame, &r);
     if (rc != SMR_OK)
         return rc;
     s->req_id++;
@@ -259,7 +254,7 @@ static void refused(struct glue_client *c, uint32_t idx,
 {
     c->sessions[idx].outstanding = false;
     size_t len = rep->result_len < sizeof c->error - 1 ? rep->result_len
-                                                        : sizeof c->error - 1;
+                                                       : sizeof c->error - 1;
     for (size_t i = 0; i < len; i++) /* printable: it reaches a terminal */
         c->error[i] = rep->result[i] >= 32 && rep->result[i] < 127
                           ? (char)rep->result[i]
@@ -366,11 +361,11 @@ int glue_client_poll(struct glue_client *c, uint64_t now_ms,
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     for (uint32_t i = 0; i < c->n; i++)
-        for (int k = 0; k < 4096 &&
-                        zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0;
+        for (int k = 0;
+             k < 4096 && zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0;
              k++)
-            on_reply(c, i, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms,
-                     done, arg);
+            on_reply(c, i, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms, done,
+                     arg);
     zmq_msg_close(&msg);
     retry_due(c, now_ms);
     return SMR_OK;
@@ -403,15 +398,14 @@ static void call_done(void *arg, uint32_t session, const uint8_t *result,
     struct glue_client *c = arg;
     (void)session;
     c->call_done = true;
-    c->call_rc = c->call_result ? smr_buf_set(c->call_result, result, len)
-                                : SMR_OK;
+    c->call_rc =
+        c->call_result ? smr_buf_set(c->call_result, result, len) : SMR_OK;
     if (c->call_seq)
         *c->call_seq = seq;
 }
 
-int glue_client_call(struct glue_client *c, const uint8_t *op,
-                     uint32_t op_len, uint64_t timeout_ms,
-                     struct smr_buf *result, smr_seq *seq)
+int glue_client_call(struct glue_client *c, const uint8_t *op, uint32_t op_len,
+                     uint64_t timeout_ms, struct smr_buf *result, smr_seq *seq)
 {
     int rc = glue_client_submit(c, 0, op, op_len);
     if (rc != SMR_OK)
@@ -450,8 +444,7 @@ int glue_client_status(struct glue_client *c, smr_node_id id,
     struct smr_buf f;
     smr_buf_init(&f);
     int rc = wire_encode_status_req(&f, &q);
-    if (rc == SMR_OK &&
-        zmq_send(c->socks[id], f.data, f.len, ZMQ_DONTWAIT) < 0)
+    if (rc == SMR_OK && zmq_send(c->socks[id], f.data, f.len, ZMQ_DONTWAIT) < 0)
         rc = SMR_EUNAVAILABLE;
     smr_buf_free(&f);
     if (rc != SMR_OK)
@@ -488,10 +481,11 @@ static int kv_call(struct glue_client *c, enum exe_kv_opcode opc,
     smr_buf_init(&op);
     smr_buf_init(&res);
     size_t key_len = strlen(key);
-    int rc = key_len > EXE_KV_KEY_BYTES_MAX || value_len > EXE_KV_VALUE_BYTES_MAX
-                 ? SMR_ETOOBIG
-                 : exe_kv_encode(&op, opc, key, (uint32_t)key_len, expect,
-                                 expect_len, value, value_len);
+    int rc =
+        key_len > EXE_KV_KEY_BYTES_MAX || value_len > EXE_KV_VALUE_BYTES_MAX
+            ? SMR_ETOOBIG
+            : exe_kv_encode(&op, opc, key, (uint32_t)key_len, expect,
+                            expect_len, value, value_len);
     if (rc == SMR_OK)
         rc = glue_client_call(c, op.data, (uint32_t)op.len, timeout_ms, &res,
                               NULL);

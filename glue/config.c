@@ -39,10 +39,7 @@
 #define PATH_BYTES 256
 #define IPC_PATH_BYTES_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-/* Writes one sentence into err (may be NULL) and returns `rc`. */
-static int say(int rc, char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(int rc, char *err, size_t err_len, const char *fmt, ...)
+int glue_say(int rc, char *err, size_t err_len, const char *fmt, ...)
 {
     if (err && err_len > 0) {
         va_list ap;
@@ -53,7 +50,7 @@ static int say(int rc, char *err, size_t err_len, const char *fmt, ...)
     return rc;
 }
 
-#define REFUSE(...) return say(SMR_ECONFIG, err, err_len, __VA_ARGS__)
+#define REFUSE(...) return glue_say(SMR_ECONFIG, err, err_len, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- defaults */
 
@@ -290,8 +287,7 @@ static int check_batch(const struct glue_config *c, char *err, size_t err_len)
 }
 
 /* Checked whatever the executor: a config stays valid when it switches. */
-static int check_workers(const struct glue_config *c, char *err,
-                         size_t err_len)
+static int check_workers(const struct glue_config *c, char *err, size_t err_len)
 {
     if (c->workers < 1 || c->workers > EXE_PAR_WORKERS_MAX)
         REFUSE("workers: must be 1 to %d, got %u", EXE_PAR_WORKERS_MAX,
@@ -312,8 +308,7 @@ static int check_keys(const struct glue_config *c, char *err, size_t err_len)
                "`strata keygen`)",
                c->protocol);
     if (!keyed && len > 0)
-        REFUSE("keys: protocol %s uses no keys; remove the field",
-               c->protocol);
+        REFUSE("keys: protocol %s uses no keys; remove the field", c->protocol);
     return SMR_OK;
 }
 
@@ -878,16 +873,16 @@ static int load_yaml(const void *data, size_t len, struct glue_config *c,
     cyaml_err_t ce =
         cyaml_load_data(data, len, &cfg, &top_schema, &loaded, NULL);
     if (ce == CYAML_ERR_OOM)
-        return say(SMR_ENOMEM, why, size, "out of memory while loading");
+        return glue_say(SMR_ENOMEM, why, size, "out of memory while loading");
     if (ce != CYAML_OK) {
         cyaml_error(ce, &cap, data, len, why, size);
         return SMR_ECONFIG;
     }
     if (!loaded)
-        return say(SMR_ECONFIG, why, size,
-                   "holds no configuration "
-                   "(expected a mapping with at least cluster_id and "
-                   "replicas)");
+        return glue_say(SMR_ECONFIG, why, size,
+                        "holds no configuration "
+                        "(expected a mapping with at least cluster_id and "
+                        "replicas)");
     glue_config_defaults(c);
     int rc = convert(loaded, c, why, size);
     cyaml_free(&cfg, &top_schema, loaded, 0);
@@ -903,22 +898,22 @@ int glue_config_load_data(const void *data, size_t len, const char *name,
     if (!name)
         name = "config";
     if (!data && len > 0)
-        return say(SMR_EINVAL, err, err_len, "%s: no data", name);
+        return glue_say(SMR_EINVAL, err, err_len, "%s: no data", name);
     const void *nul = len > 0 ? memchr(data, '\0', len) : NULL;
     if (len > GLUE_CONFIG_BYTES_MAX)
-        rc = say(SMR_ECONFIG, why, sizeof(why),
-                 "is %zu bytes; a config may be at most %u", len,
-                 GLUE_CONFIG_BYTES_MAX);
+        rc = glue_say(SMR_ECONFIG, why, sizeof(why),
+                      "is %zu bytes; a config may be at most %u", len,
+                      GLUE_CONFIG_BYTES_MAX);
     else if (nul)
-        rc = say(SMR_ECONFIG, why, sizeof(why),
-                 "is not a YAML text file (NUL byte at offset %zu)",
-                 (size_t)((const char *)nul - (const char *)data));
+        rc = glue_say(SMR_ECONFIG, why, sizeof(why),
+                      "is not a YAML text file (NUL byte at offset %zu)",
+                      (size_t)((const char *)nul - (const char *)data));
     else
         rc = load_yaml(len > 0 ? data : "", len, &c, why, sizeof(why));
     if (rc == SMR_OK)
         rc = glue_config_check(&c, why, sizeof(why));
     if (rc != SMR_OK)
-        return say(rc, err, err_len, "%s: %s", name, why);
+        return glue_say(rc, err, err_len, "%s: %s", name, why);
     *out = c;
     return SMR_OK;
 }
@@ -930,13 +925,13 @@ static int read_file(const char *path, char **data, size_t *len, char *err,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return say(SMR_EIO, err, err_len, "%s: cannot open: %s", path,
-                   strerror(errno));
+        return glue_say(SMR_EIO, err, err_len, "%s: cannot open: %s", path,
+                        strerror(errno));
     size_t cap = (size_t)GLUE_CONFIG_BYTES_MAX + 1, used = 0;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return say(SMR_ENOMEM, err, err_len, "%s: out of memory", path);
+        return glue_say(SMR_ENOMEM, err, err_len, "%s: out of memory", path);
     }
     while (used < cap) {
         ssize_t got = read(fd, buf + used, cap - used);
@@ -946,8 +941,8 @@ static int read_file(const char *path, char **data, size_t *len, char *err,
             int e = errno;
             free(buf);
             close(fd);
-            return say(SMR_EIO, err, err_len, "%s: cannot read: %s", path,
-                       strerror(e));
+            return glue_say(SMR_EIO, err, err_len, "%s: cannot read: %s", path,
+                            strerror(e));
         }
         if (got == 0)
             break;
@@ -965,7 +960,7 @@ int glue_config_load(const char *path, struct glue_config *out, char *err,
     char *data = NULL;
     size_t len = 0;
     if (!path || !out)
-        return say(SMR_EINVAL, err, err_len, "no config path given");
+        return glue_say(SMR_EINVAL, err, err_len, "no config path given");
     int rc = read_file(path, &data, &len, err, err_len);
     if (rc != SMR_OK)
         return rc;

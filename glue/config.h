@@ -117,9 +117,14 @@ int glue_config_check(const struct glue_config *c, char *err, size_t err_len);
 int glue_contract_check(const struct glue_config *c, bool allow_unsafe_storage,
                         char *err, size_t err_len);
 
+/* Writes one sentence into `err` (may be NULL) and returns `rc`: how the
+ * glue reports a refusal. */
+int glue_say(int rc, char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Looks up a replica by id; NULL when absent. */
-const struct glue_replica_config *glue_config_replica(const struct glue_config *c,
-                                                      smr_node_id id);
+const struct glue_replica_config *
+glue_config_replica(const struct glue_config *c, smr_node_id id);
 
 /* Additions (config.c, contract.c). */
 

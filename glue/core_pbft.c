@@ -94,10 +94,10 @@ static int pbft_request_decode(const uint8_t *f, size_t len, void *scratch,
 
 /* Committed values are read until one is missing or holds none, or the
  * frame would grow past half its bound. */
-static int pbft_serve_fetch(const void *core, smr_node_id self,
-                            struct sto *sto, smr_seq from, smr_seq to,
-                            struct smr_buf *bufs, uint64_t cluster_id,
-                            smr_epoch epoch, struct smr_buf *out)
+static int pbft_serve_fetch(const void *core, smr_node_id self, struct sto *sto,
+                            smr_seq from, smr_seq to, struct smr_buf *bufs,
+                            uint64_t cluster_id, smr_epoch epoch,
+                            struct smr_buf *out)
 {
     struct ord_pbft_entry entries[ORD_PBFT_ENTRIES_MAX];
     uint32_t cnt = 0;

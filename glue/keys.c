@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +14,6 @@
 #include <unistd.h>
 
 #define LINE_BYTES 256
-
-static int say(int rc, char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(int rc, char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static void file_name(char *out, size_t size, const char *dir, const char *fmt,
                       uint32_t i)
@@ -45,16 +31,16 @@ static int write_new(const char *path, const char *text, mode_t mode, char *err,
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
-        return say(SMR_EIO, err, err_len, "%s: cannot create: %s", path,
-                   strerror(errno));
+        return glue_say(SMR_EIO, err, err_len, "%s: cannot create: %s", path,
+                        strerror(errno));
     size_t len = strlen(text);
     bool ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
     int saved = errno;
     if (close(fd) != 0)
         ok = false;
     if (!ok)
-        return say(SMR_EIO, err, err_len, "%s: cannot write: %s", path,
-                   strerror(saved));
+        return glue_say(SMR_EIO, err, err_len, "%s: cannot write: %s", path,
+                        strerror(saved));
     return SMR_OK;
 }
 
@@ -88,19 +74,20 @@ int glue_keys_generate(const char *dir, uint32_t n, uint32_t client_block,
                        char *err, size_t err_len)
 {
     if (n < 1 || n > SMR_NODES_MAX)
-        return say(SMR_ECONFIG, err, err_len,
-                   "replicas: must be 1 to %d, got %u", SMR_NODES_MAX, n);
+        return glue_say(SMR_ECONFIG, err, err_len,
+                        "replicas: must be 1 to %d, got %u", SMR_NODES_MAX, n);
     if (client_block < 1)
-        return say(SMR_ECONFIG, err, err_len,
-                   "client block: must be at least 1 (block 0 is unused)");
+        return glue_say(SMR_ECONFIG, err, err_len,
+                        "client block: must be at least 1 (block 0 is unused)");
     if (sodium_init() < 0)
-        return say(SMR_EIO, err, err_len, "libsodium failed to initialize");
+        return glue_say(SMR_EIO, err, err_len,
+                        "libsodium failed to initialize");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return say(SMR_EIO, err, err_len, "%s: cannot create: %s", dir,
-                   strerror(errno));
+        return glue_say(SMR_EIO, err, err_len, "%s: cannot create: %s", dir,
+                        strerror(errno));
     struct glue_keys *k = sodium_malloc(sizeof *k);
     if (!k)
-        return say(SMR_ENOMEM, err, err_len, "out of memory");
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     int rc = SMR_OK;
     char path[GLUE_PATH_BYTES_MAX + 64];
     for (uint32_t i = 0; i < n && rc == SMR_OK; i++) {
@@ -122,10 +109,10 @@ int glue_keys_generate(const char *dir, uint32_t n, uint32_t client_block,
     }
     if (rc == SMR_OK) {
         snprintf(path, sizeof path, "%s/client.cred", dir);
-        rc = write_credential(path, n, client_block,
-                              (const uint8_t(*)[ORD_PBFT_KEY_BYTES])
-                                  k->client_roots,
-                              err, err_len);
+        rc = write_credential(
+            path, n, client_block,
+            (const uint8_t(*)[ORD_PBFT_KEY_BYTES])k->client_roots, err,
+            err_len);
     }
     sodium_free(k);
     return rc;
@@ -146,8 +133,8 @@ static int read_hex(struct reader *r, uint8_t *out, size_t len, char *err,
     char line[LINE_BYTES];
     r->line++;
     if (!fgets(line, sizeof line, r->f))
-        return say(SMR_ECONFIG, err, err_len, "%s: line %u: missing", r->path,
-                   r->line);
+        return glue_say(SMR_ECONFIG, err, err_len, "%s: line %u: missing",
+                        r->path, r->line);
     line[strcspn(line, "\r\n")] = '\0';
     size_t got = 0;
     const char *end = NULL;
@@ -155,9 +142,9 @@ static int read_hex(struct reader *r, uint8_t *out, size_t len, char *err,
         sodium_hex2bin(out, len, line, strlen(line), NULL, &got, &end) != 0 ||
         got != len || *end != '\0') {
         sodium_memzero(line, sizeof line);
-        return say(SMR_ECONFIG, err, err_len,
-                   "%s: line %u: expected %zu hex digits", r->path, r->line,
-                   2 * len);
+        return glue_say(SMR_ECONFIG, err, err_len,
+                        "%s: line %u: expected %zu hex digits", r->path,
+                        r->line, 2 * len);
     }
     sodium_memzero(line, sizeof line);
     return SMR_OK;
@@ -170,9 +157,9 @@ static int open_reader(struct reader *r, const char *path, char *err,
     r->line = 0;
     r->f = fopen(path, "re");
     if (!r->f)
-        return say(SMR_EIO, err, err_len,
-                   "%s: cannot open: %s (write keys with `strata keygen`)",
-                   path, strerror(errno));
+        return glue_say(SMR_EIO, err, err_len,
+                        "%s: cannot open: %s (write keys with `strata keygen`)",
+                        path, strerror(errno));
     return SMR_OK;
 }
 
@@ -180,14 +167,14 @@ static int close_reader(struct reader *r, int rc, char *err, size_t err_len)
 {
     char extra[8];
     if (rc == SMR_OK && fgets(extra, sizeof extra, r->f))
-        rc = say(SMR_ECONFIG, err, err_len, "%s: line %u: unexpected text",
-                 r->path, r->line + 1);
+        rc = glue_say(SMR_ECONFIG, err, err_len, "%s: line %u: unexpected text",
+                      r->path, r->line + 1);
     fclose(r->f);
     return rc;
 }
 
-static int read_file_hex(const char *path, uint8_t *a, size_t a_len,
-                         uint8_t *b, size_t b_len, char *err, size_t err_len)
+static int read_file_hex(const char *path, uint8_t *a, size_t a_len, uint8_t *b,
+                         size_t b_len, char *err, size_t err_len)
 {
     struct reader r;
     int rc = open_reader(&r, path, err, err_len);
@@ -212,9 +199,9 @@ static int read_credential(const char *path, uint32_t n, struct glue_keys *k,
     r.line++;
     if (!fgets(line, sizeof line, r.f) ||
         sscanf(line, "block %u %c", &block, &tail) != 1 || block == 0)
-        rc = say(SMR_ECONFIG, err, err_len,
-                 "%s: line 1: expected \"block <n>\" with n at least 1",
-                 path);
+        rc = glue_say(SMR_ECONFIG, err, err_len,
+                      "%s: line 1: expected \"block <n>\" with n at least 1",
+                      path);
     k->client_block = block;
     for (uint32_t i = 0; i < n && rc == SMR_OK; i++)
         rc = read_hex(&r, k->client_block_keys[i], ORD_PBFT_KEY_BYTES, err,
@@ -229,9 +216,9 @@ static int read_roots(const char *dir, uint32_t n, struct glue_keys *k,
     int rc = SMR_OK;
     for (uint32_t i = 0; i < n && rc == SMR_OK; i++) {
         file_name(path, sizeof path, dir, "replica-%u.key", i);
-        rc = read_file_hex(path, k->secret_keys[i], ORD_PBFT_SECRET_KEY_BYTES,
-                           k->client_roots[i], ORD_PBFT_KEY_BYTES, err,
-                           err_len);
+        rc =
+            read_file_hex(path, k->secret_keys[i], ORD_PBFT_SECRET_KEY_BYTES,
+                          k->client_roots[i], ORD_PBFT_KEY_BYTES, err, err_len);
     }
     return rc;
 }
@@ -240,20 +227,22 @@ int glue_keys_enroll(const char *dir, uint32_t n, uint32_t block,
                      const char *out_path, char *err, size_t err_len)
 {
     if (n < 1 || n > SMR_NODES_MAX || block < 1)
-        return say(SMR_ECONFIG, err, err_len,
-                   "enrol: replicas must be 1 to %d and the block at least 1",
-                   SMR_NODES_MAX);
+        return glue_say(
+            SMR_ECONFIG, err, err_len,
+            "enrol: replicas must be 1 to %d and the block at least 1",
+            SMR_NODES_MAX);
     if (sodium_init() < 0)
-        return say(SMR_EIO, err, err_len, "libsodium failed to initialize");
+        return glue_say(SMR_EIO, err, err_len,
+                        "libsodium failed to initialize");
     struct glue_keys *k = sodium_malloc(sizeof *k);
     if (!k)
-        return say(SMR_ENOMEM, err, err_len, "out of memory");
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     int rc = read_roots(dir, n, k, err, err_len);
     if (rc == SMR_OK)
-        rc = write_credential(out_path, n, block,
-                              (const uint8_t(*)[ORD_PBFT_KEY_BYTES])
-                                  k->client_roots,
-                              err, err_len);
+        rc = write_credential(
+            out_path, n, block,
+            (const uint8_t(*)[ORD_PBFT_KEY_BYTES])k->client_roots, err,
+            err_len);
     sodium_free(k);
     return rc;
 }
@@ -266,20 +255,22 @@ int glue_keys_load(const struct glue_config *c, smr_node_id self, bool client,
         return SMR_OK;
     }
     if (sodium_init() < 0)
-        return say(SMR_EIO, err, err_len, "libsodium failed to initialize");
+        return glue_say(SMR_EIO, err, err_len,
+                        "libsodium failed to initialize");
     if (!c->keys_dir[0])
-        return say(SMR_ECONFIG, err, err_len,
-                   "keys: required when protocol is %s (a directory written "
-                   "by `strata keygen`)",
-                   c->protocol);
+        return glue_say(
+            SMR_ECONFIG, err, err_len,
+            "keys: required when protocol is %s (a directory written "
+            "by `strata keygen`)",
+            c->protocol);
     memset(out, 0, sizeof *out);
     out->n = c->n_replicas;
     char path[GLUE_PATH_BYTES_MAX + 64];
     int rc = SMR_OK;
     for (uint32_t i = 0; i < c->n_replicas && rc == SMR_OK; i++) {
         file_name(path, sizeof path, c->keys_dir, "replica-%u.pub", i);
-        rc = read_file_hex(path, out->public_keys[i],
-                           ORD_PBFT_PUBLIC_KEY_BYTES, NULL, 0, err, err_len);
+        rc = read_file_hex(path, out->public_keys[i], ORD_PBFT_PUBLIC_KEY_BYTES,
+                           NULL, 0, err, err_len);
     }
     if (rc == SMR_OK && self < c->n_replicas) {
         file_name(path, sizeof path, c->keys_dir, "replica-%u.key", self);
@@ -332,7 +323,8 @@ void glue_config_pbft(const struct glue_config *c, smr_node_id self,
     out->window = c->window;
     /* One NEW-VIEW carries a window of batches: keep it within the core's
      * 8 MiB bound rather than refuse the shared default of 1 MiB. */
-    uint32_t fit = (uint32_t)((SMR_FRAME_BYTES_MAX / 2) / (out->window ? out->window : 1));
+    uint32_t fit =
+        (uint32_t)((SMR_FRAME_BYTES_MAX / 2) / (out->window ? out->window : 1));
     out->batch_bytes_max = c->batch_bytes_max < fit ? c->batch_bytes_max : fit;
     if (out->pending_max < out->batch_max)
         out->pending_max = out->batch_max;

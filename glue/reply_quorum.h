@@ -54,8 +54,7 @@ int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
  * id: the keys client `id` shares with each of the n replicas (SMR_EINVAL
  * when `id` is not in the credential's block), then the frame. */
 int glue_pbft_client_keys(const struct glue_keys *k, uint32_t n,
-                          smr_client_id id,
-                          uint8_t (*out)[ORD_PBFT_KEY_BYTES]);
+                          smr_client_id id, uint8_t (*out)[ORD_PBFT_KEY_BYTES]);
 int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,
                                    smr_epoch epoch,
                                    const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],

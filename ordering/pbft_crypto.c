@@ -127,25 +127,30 @@ int pbft_keys_init(struct ord_pbft *p)
     return rc;
 }
 
+/* A key derived from `key`: BLAKE2b keyed with it over a domain string and
+ * a number. */
+static void derive_key(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                       const char *domain, uint64_t v,
+                       uint8_t out[ORD_PBFT_KEY_BYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, ORD_PBFT_KEY_BYTES, ORD_PBFT_KEY_BYTES);
+    crypto_generichash_update(&st, (const uint8_t *)domain, strlen(domain) + 1);
+    h_u64(&st, v);
+    crypto_generichash_final(&st, out, ORD_PBFT_KEY_BYTES);
+}
+
 void ord_pbft_client_block_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
                                uint32_t block, uint8_t out[ORD_PBFT_KEY_BYTES])
 {
-    uint8_t msg[25 + 4];
-    memcpy(msg, "strata-pbft-client-block", 25);
-    smr_put_u32(msg + 25, block);
-    crypto_generichash(out, ORD_PBFT_KEY_BYTES, msg, sizeof msg, root,
-                       ORD_PBFT_KEY_BYTES);
+    derive_key(root, "strata-pbft-client-block", block, out);
 }
 
 void ord_pbft_client_key_in_block(const uint8_t block_key[ORD_PBFT_KEY_BYTES],
                                   smr_client_id client_id,
                                   uint8_t out[ORD_PBFT_KEY_BYTES])
 {
-    uint8_t msg[19 + 8];
-    memcpy(msg, "strata-pbft-client", 19);
-    smr_put_u64(msg + 19, client_id);
-    crypto_generichash(out, ORD_PBFT_KEY_BYTES, msg, sizeof msg, block_key,
-                       ORD_PBFT_KEY_BYTES);
+    derive_key(block_key, "strata-pbft-client", client_id, out);
 }
 
 void ord_pbft_client_key(const uint8_t root[ORD_PBFT_KEY_BYTES],
@@ -199,9 +204,8 @@ void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
  * (deriving it costs two keyed hashes, as much as checking the tag). */
 static const uint8_t *client_key(struct ord_pbft *p, smr_client_id id)
 {
-    struct pbft_client_key *k =
-        &p->client_keys[(id * 0x9E3779B97F4A7C15ULL) >>
-                        (64 - PBFT_CLIENT_KEYS_BITS)];
+    struct pbft_client_key *k = &p->client_keys[(id * 0x9E3779B97F4A7C15ULL) >>
+                                                (64 - PBFT_CLIENT_KEYS_BITS)];
     if (!k->used || k->client_id != id) {
         ord_pbft_client_key(p->cfg.client_key_root, id, k->key);
         k->client_id = id;

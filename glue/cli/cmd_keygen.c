@@ -47,8 +47,9 @@ int cmd_keygen(int argc, char **argv)
         else if (strcmp(argv[i], "--enroll") == 0 && ok)
             ok = cli_parse_u64("--enroll", v, 1, UINT32_MAX, &enroll);
         else {
-            fprintf(stderr, "strata keygen: unknown or incomplete option '%s' "
-                            "(see --help)\n",
+            fprintf(stderr,
+                    "strata keygen: unknown or incomplete option '%s' "
+                    "(see --help)\n",
                     argv[i]);
             return CLI_EXIT_USAGE;
         }

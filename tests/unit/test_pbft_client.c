@@ -116,8 +116,7 @@ START_TEST(test_keygen_load_and_requests)
     struct ord_pbft *cores[4];
     for (smr_node_id i = 0; i < 4; i++) {
         ck_assert_int_eq(
-            glue_keys_load(&c, i, false, &replica[i], err, sizeof err),
-            SMR_OK);
+            glue_keys_load(&c, i, false, &replica[i], err, sizeof err), SMR_OK);
         cores[i] = core_of(&c, &replica[i], i);
     }
 
@@ -191,15 +190,17 @@ START_TEST(test_key_files_refused)
     ck_assert_msg(strstr(err, "replica-1.pub: line 1: expected 64 hex digits"),
                   "%s", err);
 
-    write_file("replica-1.pub",
-               "zz00000000000000000000000000000000000000000000000000000000000000\n");
+    write_file(
+        "replica-1.pub",
+        "zz00000000000000000000000000000000000000000000000000000000000000\n");
     ck_assert_int_eq(glue_keys_load(&c, 0, false, &k, err, sizeof err),
                      SMR_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err, "expected 64 hex digits"));
 
-    write_file("replica-1.pub",
-               "0000000000000000000000000000000000000000000000000000000000000000\n"
-               "extra\n");
+    write_file(
+        "replica-1.pub",
+        "0000000000000000000000000000000000000000000000000000000000000000\n"
+        "extra\n");
     ck_assert_int_eq(glue_keys_load(&c, 0, false, &k, err, sizeof err),
                      SMR_ECONFIG);
     ck_assert_msg(strstr(err, "replica-1.pub: line 2: unexpected text"), "%s",
