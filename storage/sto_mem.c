@@ -388,7 +388,9 @@ static void journal_drop(struct sto_mem *m, size_t n, bool undone)
             val_free(j->removed[k].val);
         free(j->removed);
     }
-    memmove(m->journal, m->journal + n, (m->journal_n - n) * sizeof *m->journal);
+    if (m->journal_n > n) /* the journal may be NULL when empty */
+        memmove(m->journal, m->journal + n,
+                (m->journal_n - n) * sizeof *m->journal);
     m->journal_n -= n;
     m->sync_upto = m->sync_upto > n ? m->sync_upto - n : 0;
 }
