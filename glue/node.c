@@ -392,7 +392,9 @@ static int on_client_request(struct glue_node *n, const uint8_t *id,
 }
 
 /* A request carrying the client's authenticator (PBFT): every replica takes
- * it, since the client sends to all; the core checks the tags. */
+ * it, since the client sends to all; the core checks the tags. The client's
+ * route is kept only if the core took the request, so a forged request
+ * cannot redirect another client's replies. */
 static int on_client_auth_request(struct glue_node *n, const uint8_t *id,
                                   size_t id_len, const uint8_t *f, size_t len)
 {
@@ -408,11 +410,17 @@ static int on_client_auth_request(struct glue_node *n, const uint8_t *id,
     count(n, rc);
     if (rc != SMR_OK)
         return SMR_OK;
+    struct glue_route *slot = &n->routes[route_slot(r.client_id)];
+    struct glue_route before = *slot;
+    uint64_t dropped = ord_core_dropped(n->core_ops, n->core);
     glue_node_route_put(n, r.client_id, id, id_len);
     struct ord_event ev = {.type = ORD_EV_MESSAGE};
     ev.u.message.from = from;
     ev.u.message.msg = m;
-    return glue_node_step(n, &ev);
+    rc = glue_node_step(n, &ev);
+    if (ord_core_dropped(n->core_ops, n->core) != dropped)
+        *slot = before; /* refused: not this client's request */
+    return rc;
 }
 
 int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
