@@ -66,7 +66,7 @@ rnd_s() {
     S=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
 }
 # pick_other I: R = a replica other than I.
-pick_other() { rnd 2; R=$(( ($1 + 1 + R) % 3 )); }
+pick_other() { rnd $((NEM_N - 1)); R=$(( ($1 + 1 + R) % NEM_N )); }
 
 leader_name() { x=$(nem_leader); echo "${x:-none}"; }
 leader_or_any() { # L = the leader, or a random replica when none leads
@@ -91,9 +91,9 @@ fault() {
     elif [ "$R" -lt 34 ]; then
         rnd_s 500 7000
         nem_sched "kill -9 all replicas, restart after ${S}s"
-        for i in 0 1 2; do nem_kill9 $i; done
+        for i in $NEM_IDS; do nem_kill9 $i; done
         sleep "$S"
-        for i in 0 1 2; do nem_start $i; done
+        for i in $NEM_IDS; do nem_start $i; done
     elif [ "$R" -lt 46 ]; then
         leader_or_any
         rnd 2; [ "$R" = 0 ] || { rnd 3; L=$R; }
@@ -118,7 +118,7 @@ fault() {
         rnd_s 200 2000; sleep "$S"; nem_start "$L"
     elif [ "$R" -lt 82 ]; then
         nem_sched "rolling kill -9: each replica in turn, restarted after 0.2-1 s"
-        for i in 0 1 2; do
+        for i in $NEM_IDS; do
             nem_kill9 "$i"; rnd_s 200 1000; sleep "$S"; nem_start "$i"
             rnd_s 300 1500; sleep "$S"
         done
@@ -154,7 +154,7 @@ nem_die() {
 
 nem_setup
 nem_sched "soak: $DURATION s, rounds of $ROUND_S s, $KEYS keys a round, seed $SEED, binary $STRATA"
-for i in 0 1 2; do nem_start $i; done
+for i in $NEM_IDS; do nem_start $i; done
 l=$(nem_wait_leader 15) || nem_die "no leader within 15 s"
 nem_sched "cluster up, leader $l"
 

@@ -99,14 +99,18 @@ now_ms() { date +%s%3N; }
 
 # ------------------------------------------------------------------ nemesis
 # Helpers for tests/integration/test_nemesis.sh and tests/nemesis-soak.sh:
-# three replicas, each in a network namespace of its own (veth pairs to a
-# bridge in a fourth, "hub" namespace where the clients run), or, when
-# namespaces cannot be created, on 127.0.0.2-4. Faults: kill -9, SIGSTOP,
+# three Multi-Paxos replicas, or four PBFT ones with STRATA_PROTOCOL=pbft,
+# each in a network namespace of its own (veth pairs to a bridge in a
+# "hub" namespace where the clients run), or, when namespaces cannot be
+# created, on 127.0.0.2 and up. Faults: kill -9, SIGSTOP,
 # nftables partitions. Every name is unique per run ($$); traffic never
 # leaves loopback or the namespaces created here. Call nem_setup after
 # sourcing; it replaces the EXIT trap with one that also removes the
 # namespaces and the nft table, and saves evidence on failure.
 
+NEM_PROTOCOL=${STRATA_PROTOCOL:-paxos} # paxos: 3 replicas; pbft: 4 (f = 1)
+if [ "$NEM_PROTOCOL" = pbft ]; then NEM_N=4; else NEM_N=3; fi
+NEM_IDS=$(seq 0 $((NEM_N - 1)) | tr '\n' ' ')
 NEM_NET=10.77.0           # /24 inside the test's namespaces only
 NEM_NS=""                 # namespace name prefix (netns mode)
 NEM_HUB=""                # the clients' namespace (netns mode)
@@ -145,7 +149,7 @@ nem_try_netns() {
         ip -n "$NEM_HUB" link add br0 type bridge &&
         ip -n "$NEM_HUB" addr add "$NEM_NET.100/24" dev br0 &&
         ip -n "$NEM_HUB" link set br0 up || ok=0
-    for i in 0 1 2; do
+    for i in $NEM_IDS; do
         [ "$ok" = 1 ] || break
         ns="$NEM_NS-r$i"
         ip netns add "$ns" &&
@@ -161,7 +165,7 @@ nem_try_netns() {
         return 1
     fi
     # The links take a moment to come up (carrier on both veth ends).
-    for i in 0 1 2; do
+    for i in $NEM_IDS; do
         n=0
         until ip -n "$NEM_HUB" -o link show "v$i" | grep -q "state UP" &&
             ip -n "$NEM_NS-r$i" -o link show eth0 | grep -q "state UP"; do
@@ -176,7 +180,7 @@ nem_try_netns() {
 nem_del_netns() {
     local ns
     [ -n "$NEM_NS" ] || return 0
-    for ns in "$NEM_NS-r0" "$NEM_NS-r1" "$NEM_NS-r2" "$NEM_NS-hub"; do
+    for ns in $(for i in $NEM_IDS; do echo "$NEM_NS-r$i"; done) "$NEM_NS-hub"; do
         ip netns del "$ns" 2> /dev/null || true
     done
     NEM_HUB=""
@@ -204,7 +208,7 @@ nem_setup() {
     if command -v nft > /dev/null 2>&1; then
         NEM_NFT=1
         if [ "$NEM_MODE" = netns ]; then
-            for i in 0 1 2; do
+            for i in $NEM_IDS; do
                 nem_nft_in "$i" add table inet "$NEM_TABLE" 2> /dev/null || NEM_NFT=0
             done
         else
@@ -212,7 +216,7 @@ nem_setup() {
         fi
     fi
     if [ "$NEM_NFT" = 1 ]; then
-        for i in 0 1 2; do
+        for i in $NEM_IDS; do
             [ "$NEM_MODE" = netns ] || [ "$i" = 0 ] || continue
             nem_nft_in "$i" add chain inet "$NEM_TABLE" in \
                 '{ type filter hook input priority -10; policy accept; }' &&
@@ -221,11 +225,16 @@ nem_setup() {
                 NEM_NFT=0
         done
     fi
+    if [ "$NEM_PROTOCOL" = pbft ]; then
+        "$STRATA" keygen --dir "$WORK/keys" --replicas "$NEM_N" > /dev/null ||
+            die "strata keygen failed"
+    fi
     {
         echo "cluster_id: 42"
-        echo "protocol: paxos"
+        echo "protocol: $NEM_PROTOCOL"
+        [ "$NEM_PROTOCOL" != pbft ] || echo "keys: $WORK/keys"
         echo "replicas:"
-        for i in 0 1 2; do
+        for i in $NEM_IDS; do
             echo "  - id: $i"
             echo "    peer: tcp://$(nem_addr $i):$((PORT_BASE + i))"
             echo "    client: tcp://$(nem_addr $i):$((PORT_BASE + 100 + i))"
@@ -271,7 +280,7 @@ nem_cleanup() {
     local rc=$? i p
     trap - EXIT INT TERM
     # Only the processes alive now: the pids of earlier runs may be reused.
-    for i in 0 1 2; do
+    for i in $NEM_IDS; do
         p=$(eval "echo \${PID_$i:-}")
         [ -z "$p" ] || kill -9 "$p" 2> /dev/null || true
     done
@@ -303,7 +312,7 @@ nem_start() { # nem_start I: (re)starts replica I (start_node sets i=I)
 # (a replica that exits by itself, e.g. on an assertion, fails the test).
 nem_check_alive() {
     local i p st rc
-    for i in 0 1 2; do
+    for i in $NEM_IDS; do
         case " $NEM_DOWN " in *" $i "*) continue ;; esac
         p=$(eval "echo \${PID_$i:-}")
         [ -n "$p" ] || continue
@@ -344,7 +353,7 @@ nem_partition() {
     if [ "$NEM_MODE" = netns ]; then
         if [ "$scope" = peers ]; then
             others=""
-            for j in 0 1 2; do [ "$j" = "$i" ] || others="$others${others:+, }$(nem_addr "$j")"; done
+            for j in $NEM_IDS; do [ "$j" = "$i" ] || others="$others${others:+, }$(nem_addr "$j")"; done
             nem_nft_in "$i" add rule inet "$NEM_TABLE" in ip saddr "{ $others }" drop
             nem_nft_in "$i" add rule inet "$NEM_TABLE" out ip daddr "{ $others }" drop
         else
@@ -364,7 +373,7 @@ nem_partition() {
 nem_heal() { # removes every partition
     local i
     [ "$NEM_NFT" = 1 ] || return 0
-    for i in 0 1 2; do
+    for i in $NEM_IDS; do
         [ "$NEM_MODE" = netns ] || [ "$i" = 0 ] || continue
         nem_nft_in "$i" flush chain inet "$NEM_TABLE" in
         nem_nft_in "$i" flush chain inet "$NEM_TABLE" out
@@ -397,7 +406,7 @@ nem_wait_converged() {
         s=$(nem_status)
         e=$(echo "$s" | awk '$1 == "replica" && $3 != "unreachable" { print $7 }' | sort -u)
         n=$(echo "$s" | awk '$1 == "replica" && $3 != "unreachable"' | wc -l)
-        if [ "$n" = 3 ] && [ "$(echo "$e" | wc -l)" = 1 ] && [ -n "$e" ]; then
+        if [ "$n" = "$NEM_N" ] && [ "$(echo "$e" | wc -l)" = 1 ] && [ -n "$e" ]; then
             echo "$s"
             return 0
         fi

@@ -6,6 +6,8 @@
 # sessions doing get/put/cas/del with unique values. Meanwhile: kill -9 the
 # leader and restart it; SIGSTOP a follower for 2 s; partition the leader
 # away (nftables, both ways) for 3 s; kill -9 all three and restart them.
+# With STRATA_PROTOCOL=pbft the same schedule runs on four PBFT replicas
+# (the leader is the primary; its partition forces a view change).
 # Then the load stops, every key is read with `strata get` (appended to the
 # history), and `strata lincheck` must find the history linearizable: a
 # stale read, a lost acknowledged write or a double-applied cas fails the
@@ -21,7 +23,7 @@ LOAD_S=45
 HIST="$WORK/history.jsonl"
 
 nem_setup
-for i in 0 1 2; do nem_start $i; done
+for i in $NEM_IDS; do nem_start $i; done
 l=$(nem_wait_leader 15) || nem_die "no leader within 15 s"
 nem_sched "cluster up, leader $l"
 t_start=$(now_ms)
@@ -40,7 +42,7 @@ sleep 3
 
 # 2. SIGSTOP a follower for 2 s.
 l=$(nem_wait_leader 10) || nem_die "no leader before the SIGSTOP"
-f=$(( (l + 1) % 3 ))
+f=$(( (l + 1) % NEM_N ))
 nem_sched "SIGSTOP follower $f (leader $l)"
 nem_stop "$f"
 sleep 2
@@ -57,12 +59,12 @@ nem_sched "heal"
 nem_heal
 sleep 3
 
-# 4. kill -9 all three, restart them 1 s later.
+# 4. kill -9 all replicas, restart them 1 s later.
 nem_sched "kill -9 all replicas"
-for i in 0 1 2; do nem_kill9 $i; done
+for i in $NEM_IDS; do nem_kill9 $i; done
 sleep 1
 nem_sched "restart all replicas"
-for i in 0 1 2; do nem_start $i; done
+for i in $NEM_IDS; do nem_start $i; done
 
 nem_sched "waiting for the bench to end"
 nem_wait_bench "$HIST"
