@@ -22,6 +22,7 @@
 #define TRY_TIMEOUT_MS 400 /* then try the next replica */
 #define NO_LEADER_BACKOFF_MS 20
 #define BUSY_BACKOFF_MS 5
+#define FULL_RETRY_MS 1 /* a send found the socket's queue full */
 #define SESSIONS_MAX 65536
 
 struct glue_session {
@@ -193,16 +194,19 @@ smr_client_id glue_client_id(const struct glue_client *c)
     return c->base_id;
 }
 
+/* A send that finds a socket's queue full (many sessions on one
+ * connection) is tried again after FULL_RETRY_MS, not after a whole
+ * TRY_TIMEOUT_MS; the same request id makes a duplicate harmless. */
 static void send_now(struct glue_client *c, struct glue_session *s,
                      uint64_t now_ms)
 {
-    if (s->to_all)
-        for (uint32_t i = 0; i < c->n; i++)
-            zmq_send(c->socks[i], s->frame.data, s->frame.len, ZMQ_DONTWAIT);
-    else
-        zmq_send(c->socks[s->target], s->frame.data, s->frame.len,
-                 ZMQ_DONTWAIT);
-    s->resend_at_ms = 0;
+    bool sent = false;
+    for (uint32_t i = 0; i < c->n; i++)
+        if ((s->to_all || i == s->target) &&
+            zmq_send(c->socks[i], s->frame.data, s->frame.len,
+                     ZMQ_DONTWAIT) >= 0)
+            sent = true;
+    s->resend_at_ms = sent ? 0 : now_ms + FULL_RETRY_MS;
     s->try_deadline_ms = now_ms + TRY_TIMEOUT_MS;
 }
 
