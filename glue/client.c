@@ -249,8 +249,6 @@ int glue_client_abandon(struct glue_client *c, uint32_t session)
     return SMR_OK;
 }
 
-/* Handles one reply frame. Stale, foreign and malformed frames are ignored:
- * the request they answer is no longer outstanding. */
 /* A replica refused the request for good (an ERROR reply): the session
  * stops retrying and the message is kept for glue_client_error. */
 static void refused(struct glue_client *c, uint32_t idx,
@@ -273,16 +271,15 @@ const char *glue_client_error(const struct glue_client *c)
     return c->error;
 }
 
-/* Byzantine: the reply of replica `from` joins the request's vote. */
+/* Byzantine: the reply of replica `from` joins the request's vote. Other
+ * replies (BUSY, ERROR) are ignored rather than obeyed: a faulty primary
+ * answering BUSY to every resend would otherwise keep the client from ever
+ * retrying at every replica, which is what deposes it. */
 static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
-                 const struct wire_reply *rep, uint64_t now_ms,
-                 glue_client_done_fn done, void *arg)
+                 const struct wire_reply *rep, glue_client_done_fn done,
+                 void *arg)
 {
     struct glue_session *s = &c->sessions[idx];
-    if (rep->status == WIRE_REPLY_BUSY || rep->status == WIRE_REPLY_ERROR) {
-        s->resend_at_ms = now_ms + BUSY_BACKOFF_MS;
-        return;
-    }
     switch (glue_reply_quorum_add(&s->votes, from, rep)) {
     case GLUE_VOTE_PENDING:
         return;
@@ -300,6 +297,8 @@ static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
     }
 }
 
+/* Handles one reply frame. Stale, foreign and malformed frames are ignored:
+ * the request they answer is no longer outstanding. */
 static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
                      size_t len, uint64_t now_ms, glue_client_done_fn done,
                      void *arg)
@@ -314,7 +313,7 @@ static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
     if (!s->outstanding || rep.req_id != s->req_id)
         return;
     if (c->byzantine)
-        return vote(c, idx, from, &rep, now_ms, done, arg);
+        return vote(c, idx, from, &rep, done, arg);
     switch (rep.status) {
     case WIRE_REPLY_OK:
         s->outstanding = false;

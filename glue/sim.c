@@ -587,15 +587,14 @@ static void client_finish(struct sim *s, struct sclient *c, const char *type,
 }
 
 /* PBFT: replica `from`'s reply joins the vote; true when f+1 matching
- * replies make it the answer. */
+ * replies make it the answer. Other replies are ignored, as the client
+ * library does (a faulty primary answering BUSY must not hold off the
+ * retry at every replica). */
 static bool client_vote(struct sim *s, struct sclient *c, uint32_t from,
                         const struct wire_reply *rep)
 {
-    if (rep->status != WIRE_REPLY_OK) {
-        c->answered = true; /* busy: back off, then resend */
-        c->next_at = s->now + 5;
+    if (rep->status != WIRE_REPLY_OK)
         return false;
-    }
     if (s->opt.trace) {
         uint8_t h[SMR_DIGEST_BYTES];
         smr_hash(h, rep->result, rep->result_len);
