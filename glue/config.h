@@ -110,7 +110,7 @@ int glue_config_check(const struct glue_config *c, char *err, size_t err_len);
  *   "storage.sync is false but protocol paxos requires durable votes (a
  *    vote must be on disk before it leaves the replica): set sync: true, or
  *    allow unsafe storage for a benchmark".
- * Rules no config can reach yet (a Byzantine or partial-order protocol)
+ * Rules no config can reach yet (a partial-order protocol)
  * are exercised through glue_contract_compose() (contract.h). Returns
  * SMR_ECONTRACT. `allow_unsafe_storage` accepts sync: false and the memory
  * engine (benchmarks that measure the network path alone, tests). */

@@ -8,7 +8,7 @@
  * against these tables; glue_contract_check() turns a valid config into a
  * struct glue_composition (the facts) and runs the rules over it.
  * glue_contract_compose() is exposed so tests can exercise rules that no
- * config can reach yet (a Byzantine or partial-order protocol).
+ * config can reach yet (a partial-order protocol).
  */
 #ifndef STRATA_GLUE_CONTRACT_H
 #define STRATA_GLUE_CONTRACT_H
@@ -63,7 +63,7 @@ struct glue_composition {
 
 /* SMR_OK when `name` is a known module of `kind`; otherwise SMR_ECONFIG and
  * a sentence naming the field and listing what is known, e.g.
- * "protocol: unknown protocol 'raft' (known: paxos)". `name` may be any
+ * "protocol: unknown protocol 'raft' (known: paxos, pbft)". `name` may be any
  * NUL-terminated string (it is quoted, shortened and sanitized). */
 int glue_module_check(enum glue_module_kind kind, const char *name, char *err,
                       size_t err_len);
