@@ -615,6 +615,65 @@ START_TEST(test_unsafe_storage)
 }
 END_TEST
 
+/* The PBFT fields and compositions a config can reach. */
+START_TEST(test_pbft_compositions)
+{
+    struct glue_config c;
+    char err[ERR_BYTES] = "", line[256];
+    ck_assert_msg(glue_config_load(src("configs/pbft-4.yaml"), &c, err,
+                                   sizeof(err)) == SMR_OK,
+                  "%s", err);
+    ck_assert_str_eq(c.keys_dir, "/tmp/strata-pbft-4-keys");
+    ck_assert_msg(glue_contract_check(&c, false, err, sizeof(err)) == SMR_OK,
+                  "%s", err);
+    ck_assert_int_eq(glue_contract_describe(&c, line, sizeof(line)), SMR_OK);
+    ck_assert_str_eq(line, "pbft (f=1 Byzantine, n=4) → sequential executor "
+                           "→ kv; storage rocksdb, fsync on");
+
+    static const char *const refused[][2] = {
+        {"cluster_id: 7\nprotocol: pbft\n" REPLICAS_3 STORAGE,
+         "inline.yaml: keys: required when protocol is pbft"},
+        {"cluster_id: 7\nkeys: /tmp/k\n" REPLICAS_3 STORAGE,
+         "inline.yaml: keys: protocol paxos uses no keys; remove the field"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ck_assert_int_eq(glue_config_load_data(refused[i][0],
+                                               strlen(refused[i][0]),
+                                               "inline.yaml", &c, err,
+                                               sizeof(err)),
+                         SMR_ECONFIG);
+        assert_contains(err, refused[i][1]);
+    }
+
+    /* n = 3 is not 3f+1: the core's own check refuses it. */
+    load_inline("cluster_id: 7\nprotocol: pbft\nkeys: /tmp/k\n" REPLICAS_3
+                    STORAGE,
+                &c);
+    ck_assert_int_eq(glue_contract_check(&c, false, err, sizeof(err)),
+                     SMR_ECONTRACT);
+    assert_contains(err, "protocol pbft refuses the config: ");
+
+    /* A window that is not a multiple of the checkpoint interval. */
+    load_inline("cluster_id: 7\nprotocol: pbft\nkeys: /tmp/k\n" REPLICAS_3
+                "  - {id: 3, peer: tcp://h:7103, client: tcp://h:7203}\n"
+                "batch: {window: 40}\n" STORAGE,
+                &c);
+    ck_assert_int_eq(glue_contract_check(&c, false, err, sizeof(err)),
+                     SMR_ECONTRACT);
+    assert_contains(err, "protocol pbft refuses the config: window: ");
+
+    /* A separate executor would trust one replica's stream. */
+    load_inline("cluster_id: 7\nprotocol: pbft\nkeys: /tmp/k\n" REPLICAS_3
+                "  - {id: 3, peer: tcp://h:7103, client: tcp://h:7203, "
+                "stream: tcp://h:7303}\n" STORAGE,
+                &c);
+    ck_assert_int_eq(glue_contract_check(&c, false, err, sizeof(err)),
+                     SMR_ECONTRACT);
+    assert_contains(err, "so a separate executor may apply an entry only "
+                         "once f+1=2 ordering replicas agree on it");
+}
+END_TEST
+
 START_TEST(test_even_replica_counts)
 {
     /* Decision: n=2 (f=0) and n=4 (f=1) are valid Paxos clusters, safe but
@@ -923,6 +982,7 @@ static Suite *config_suite(void)
     TCase *k = tcase_create("contract");
     tcase_add_test(k, test_unsafe_storage);
     tcase_add_test(k, test_even_replica_counts);
+    tcase_add_test(k, test_pbft_compositions);
     tcase_add_test(k, test_composition_rules);
     tcase_add_test(k, test_parallel_executor_and_apps);
     tcase_add_test(k, test_check_in_code);
