@@ -51,12 +51,9 @@ static int paxos_contract(const struct glue_config *c, struct ord_contract *out,
     struct ord_paxos_config pc;
     char why[WHY_BYTES];
     glue_config_paxos(c, 0, &pc);
-    if (ord_paxos_config_check(&pc, why, sizeof(why)) != SMR_OK) {
-        if (err && err_len > 0)
-            snprintf(err, err_len, "protocol paxos refuses the config: %s",
-                     why);
-        return SMR_ECONTRACT;
-    }
+    if (ord_paxos_config_check(&pc, why, sizeof(why)) != SMR_OK)
+        return glue_say(SMR_ECONTRACT, err, err_len,
+                        "protocol paxos refuses the config: %s", why);
     ord_paxos_contract(&pc, out);
     return SMR_OK;
 }
@@ -67,12 +64,9 @@ static int pbft_contract(const struct glue_config *c, struct ord_contract *out,
     struct ord_pbft_config pc;
     char why[WHY_BYTES];
     glue_config_pbft(c, 0, NULL, &pc);
-    if (ord_pbft_config_check(&pc, why, sizeof(why)) != SMR_OK) {
-        if (err && err_len > 0)
-            snprintf(err, err_len, "protocol pbft refuses the config: %s",
-                     why);
-        return SMR_ECONTRACT;
-    }
+    if (ord_pbft_config_check(&pc, why, sizeof(why)) != SMR_OK)
+        return glue_say(SMR_ECONTRACT, err, err_len,
+                        "protocol pbft refuses the config: %s", why);
     ord_pbft_contract(&pc, out);
     return SMR_OK;
 }

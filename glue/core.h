@@ -27,9 +27,11 @@ struct glue_core_ops {
     /* Creates replica `self`'s core from the config. `rng_mix` is XORed
      * into the core's seed (it differs between runs of one replica).
      * On SMR_OK *core is the caller's (free with ord->destroy) and *epoch
-     * is the epoch every peer message carries. */
+     * is the epoch every peer message carries; otherwise a sentence in
+     * `err` (a key file that cannot be read, say). */
     int (*create)(const struct glue_config *c, smr_node_id self,
-                  uint64_t rng_mix, void **core, smr_epoch *epoch);
+                  uint64_t rng_mix, void **core, smr_epoch *epoch, char *err,
+                  size_t err_len);
 
     /* Encodes the protocol message `msg` (a SEND output's, borrowed) into
      * `out` as one frame; `out` is left empty on failure. */

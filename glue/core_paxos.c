@@ -17,7 +17,8 @@ struct paxos_rx {
 };
 
 static int paxos_create(const struct glue_config *c, smr_node_id self,
-                        uint64_t rng_mix, void **core, smr_epoch *epoch)
+                        uint64_t rng_mix, void **core, smr_epoch *epoch,
+                        char *err, size_t err_len)
 {
     struct ord_paxos_config pc;
     struct ord_paxos *p = NULL;
@@ -25,7 +26,8 @@ static int paxos_create(const struct glue_config *c, smr_node_id self,
     pc.rng_seed ^= rng_mix;
     int rc = ord_paxos_new(&pc, &p);
     if (rc != SMR_OK)
-        return rc;
+        return glue_say(rc, err, err_len, "cannot create the Paxos core: %s",
+                        smr_strerror(rc));
     *core = p;
     *epoch = pc.epoch;
     return SMR_OK;

@@ -21,26 +21,28 @@ struct pbft_rx {
 };
 
 static int pbft_create(const struct glue_config *c, smr_node_id self,
-                       uint64_t rng_mix, void **core, smr_epoch *epoch)
+                       uint64_t rng_mix, void **core, smr_epoch *epoch,
+                       char *err, size_t err_len)
 {
     (void)rng_mix; /* the core draws nothing at random */
     struct glue_keys *k = sodium_malloc(sizeof *k);
     struct ord_pbft_config *pc = sodium_malloc(sizeof *pc);
     struct ord_pbft *p = NULL;
-    char err[256];
-    int rc = k && pc ? SMR_OK : SMR_ENOMEM;
+    int rc = k && pc ? SMR_OK
+                     : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     if (rc == SMR_OK)
-        rc = glue_keys_load(c, self, false, k, err, sizeof err);
-    if (rc != SMR_OK && rc != SMR_ENOMEM)
-        fprintf(stderr, "replica %u: %s\n", self, err);
+        rc = glue_keys_load(c, self, false, k, err, err_len);
     if (rc == SMR_OK) {
         glue_config_pbft(c, self, k, pc);
         rc = ord_pbft_new(pc, &p);
         if (rc == SMR_ECONFIG)
-            fprintf(stderr,
-                    "replica %u: the secret key in %s/replica-%u.key does "
-                    "not match replica-%u.pub\n",
-                    self, c->keys_dir, self, self);
+            glue_say(rc, err, err_len,
+                     "keys: the secret key in %s/replica-%u.key does not "
+                     "match replica-%u.pub",
+                     c->keys_dir, self, self);
+        else if (rc != SMR_OK)
+            glue_say(rc, err, err_len, "cannot create the PBFT core: %s",
+                     smr_strerror(rc));
     }
     if (rc == SMR_OK) {
         *core = p;

@@ -20,11 +20,7 @@
 #include "node_internal.h"
 #include "zmq_util.h"
 
-#define SET_ERR(...)                                                       \
-    do {                                                                   \
-        if (err)                                                           \
-            snprintf(err, err_len, __VA_ARGS__);                           \
-    } while (0)
+#define SET_ERR(...) ((void)glue_say(SMR_OK, err, err_len, __VA_ARGS__))
 
 static int open_storage(struct glue_node *n, char *err, size_t err_len)
 {
@@ -102,7 +98,8 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
         struct smr_committed c;
         rc = sto_log_get(n->sto, s, &b);
         if (rc == SMR_OK)
-            rc = ord_core_record_decode(n->core_ops, n->core, b.data, b.len, s, &c);
+            rc = ord_core_record_decode(n->core_ops, n->core, b.data, b.len,
+                                        s, &c);
         if (rc == SMR_OK)
             rc = glue_node_execute(n, &c);
         if (rc != SMR_OK)
@@ -213,7 +210,10 @@ static int build(struct glue_node *n, char *err, size_t err_len)
      * clock comes through the io ops so that the simulator stays
      * deterministic. */
     uint64_t rng_mix = n->io->now_ms(n->io_arg) * 0x9E3779B97F4A7C15ULL;
-    rc = n->core_glue->create(&n->cfg, n->id, rng_mix, &n->core, &n->epoch);
+    rc = n->core_glue->create(&n->cfg, n->id, rng_mix, &n->core, &n->epoch,
+                              err, err_len);
+    if (rc != SMR_OK)
+        return rc; /* `err` says why */
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
     n->stream_on = !embedded;
     if (rc == SMR_OK && embedded)
