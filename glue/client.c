@@ -29,6 +29,8 @@ struct glue_session {
     smr_req_id req_id;
     smr_node_id target;
     struct smr_buf frame; /* the encoded request, kept for retries */
+    struct smr_buf op;    /* Byzantine: its op, to sign a retransmission */
+    bool signed_frame;    /* Byzantine: frame carries the proof */
     bool outstanding;
     uint64_t resend_at_ms; /* 0: sent, waiting */
     uint64_t try_deadline_ms;
@@ -179,7 +181,10 @@ void glue_client_destroy(struct glue_client **pc)
     if (c->own_zctx && c->zctx)
         zmq_ctx_term(c->zctx);
     for (uint32_t i = 0; c->sessions && i < c->n_sessions; i++)
+    {
         smr_buf_free(&c->sessions[i].frame);
+        smr_buf_free(&c->sessions[i].op);
+    }
     free(c->sessions);
     if (c->keys)
         sodium_free(c->keys);
@@ -210,6 +215,20 @@ static void send_now(struct glue_client *c, struct glue_session *s,
     s->try_deadline_ms = now_ms + TRY_TIMEOUT_MS;
 }
 
+/* A session's request frame under a Byzantine fault model: the MAC vector,
+ * and with `sign` the proof (a retransmission: TOCS §4.1, docs/pbft.md
+ * "Faulty clients"). */
+static int encode_byzantine(struct glue_client *c, uint32_t session,
+                            const struct smr_request *r, bool sign)
+{
+    c->sessions[session].signed_frame = sign;
+    return glue_pbft_request_encode_keyed(
+        &c->sessions[session].frame, c->cluster_id, c->epoch,
+        (const uint8_t(*)[ORD_PBFT_KEY_BYTES]) &
+            c->session_keys[(size_t)session * c->n],
+        c->n, r, sign ? c->keys : NULL);
+}
+
 int glue_client_submit(struct glue_client *c, uint32_t session,
                        const uint8_t *op, uint32_t op_len)
 {
@@ -221,12 +240,12 @@ int glue_client_submit(struct glue_client *c, uint32_t session,
     if (op_len > SMR_OP_BYTES_MAX)
         return SMR_ETOOBIG;
     struct smr_request r = {c->base_id + session, s->req_id + 1, op, op_len};
-    int rc = c->byzantine ? glue_pbft_request_encode_keyed(
-                                &s->frame, c->cluster_id, c->epoch,
-                                (const uint8_t(*)[ORD_PBFT_KEY_BYTES]) &
-                                    c->session_keys[(size_t)session * c->n],
-                                c->n, &r)
+    int rc = c->byzantine ? encode_byzantine(c, session, &r, false)
                           : wire_encode_request(&s->frame, &r);
+    if (rc == SMR_OK && c->byzantine) {
+        smr_buf_reset(&s->op);
+        rc = smr_buf_append(&s->op, op, op_len);
+    }
     if (rc != SMR_OK)
         return rc;
     s->req_id++;
@@ -353,6 +372,12 @@ static void retry_due(struct glue_client *c, uint64_t now_ms)
              * primary cannot then hide the request from the backups. */
             s->target = (s->target + 1) % c->n;
             s->to_all = c->byzantine;
+            if (c->byzantine && !s->signed_frame) {
+                struct smr_request r = {c->base_id + i, s->req_id,
+                                        s->op.data, (uint32_t)s->op.len};
+                if (encode_byzantine(c, i, &r, true) != SMR_OK)
+                    continue; /* not reached: it encoded unsigned */
+            }
             send_now(c, s, now_ms);
         }
     }

@@ -53,18 +53,41 @@ static void hex_line(char *out, size_t size, const uint8_t *bin, size_t len)
     strcat(out, "\n");
 }
 
-static int write_credential(const char *path, uint32_t n, uint32_t block,
-                            const uint8_t (*roots)[ORD_PBFT_KEY_BYTES],
-                            char *err, size_t err_len)
+/* A block's signing key pair, derived from the CA's secret (so enrolling
+ * a block twice gives the same key) and certified by the CA. */
+static void block_signing_key(const struct glue_keys *k, uint32_t block,
+                              uint8_t sk[ORD_PBFT_SECRET_KEY_BYTES],
+                              uint8_t cert[ORD_PBFT_SIG_BYTES])
 {
-    char text[32 + SMR_NODES_MAX * (2 * ORD_PBFT_KEY_BYTES + 1)];
+    uint8_t seed[crypto_sign_SEEDBYTES], pk[ORD_PBFT_PUBLIC_KEY_BYTES];
+    uint8_t msg[20] = "strata-block";
+    smr_put_u32(msg + 16, block);
+    crypto_generichash(seed, sizeof seed, msg, sizeof msg, k->client_ca_secret,
+                       crypto_generichash_KEYBYTES_MAX);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    ord_pbft_client_cert(k->client_ca_secret, block, pk, cert);
+    sodium_memzero(seed, sizeof seed);
+}
+
+/* The credential of client block `block`, from the replicas' client key
+ * roots and the client CA's secret in `k`. */
+static int write_credential(const char *path, const struct glue_keys *k,
+                            uint32_t n, uint32_t block, char *err,
+                            size_t err_len)
+{
+    char text[32 + (SMR_NODES_MAX + 2) * (2 * ORD_PBFT_SECRET_KEY_BYTES + 1)];
     snprintf(text, sizeof text, "block %u\n", block);
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t k[ORD_PBFT_KEY_BYTES];
-        ord_pbft_client_block_key(roots[i], block, k);
-        hex_line(text, sizeof text, k, sizeof k);
-        sodium_memzero(k, sizeof k);
+        uint8_t key[ORD_PBFT_KEY_BYTES];
+        ord_pbft_client_block_key(k->client_roots[i], block, key);
+        hex_line(text, sizeof text, key, sizeof key);
+        sodium_memzero(key, sizeof key);
     }
+    uint8_t sk[ORD_PBFT_SECRET_KEY_BYTES], cert[ORD_PBFT_SIG_BYTES];
+    block_signing_key(k, block, sk, cert);
+    hex_line(text, sizeof text, sk, sizeof sk);
+    hex_line(text, sizeof text, cert, sizeof cert);
+    sodium_memzero(sk, sizeof sk);
     int rc = write_new(path, text, 0600, err, err_len);
     sodium_memzero(text, sizeof text);
     return rc;
@@ -108,11 +131,23 @@ int glue_keys_generate(const char *dir, uint32_t n, uint32_t client_block,
         sodium_memzero(text, sizeof text);
     }
     if (rc == SMR_OK) {
+        char text[LINE_BYTES] = "";
+        crypto_sign_keypair(k->client_ca_public, k->client_ca_secret);
+        hex_line(text, sizeof text, k->client_ca_public,
+                 ORD_PBFT_PUBLIC_KEY_BYTES);
+        snprintf(path, sizeof path, "%s/clients.pub", dir);
+        rc = write_new(path, text, 0644, err, err_len);
+        text[0] = '\0';
+        hex_line(text, sizeof text, k->client_ca_secret,
+                 ORD_PBFT_SECRET_KEY_BYTES);
+        snprintf(path, sizeof path, "%s/clients.key", dir);
+        if (rc == SMR_OK)
+            rc = write_new(path, text, 0600, err, err_len);
+        sodium_memzero(text, sizeof text);
+    }
+    if (rc == SMR_OK) {
         snprintf(path, sizeof path, "%s/client.cred", dir);
-        rc = write_credential(
-            path, n, client_block,
-            (const uint8_t(*)[ORD_PBFT_KEY_BYTES])k->client_roots, err,
-            err_len);
+        rc = write_credential(path, k, n, client_block, err, err_len);
     }
     sodium_free(k);
     return rc;
@@ -206,6 +241,11 @@ static int read_credential(const char *path, uint32_t n, struct glue_keys *k,
     for (uint32_t i = 0; i < n && rc == SMR_OK; i++)
         rc = read_hex(&r, k->client_block_keys[i], ORD_PBFT_KEY_BYTES, err,
                       err_len);
+    if (rc == SMR_OK)
+        rc = read_hex(&r, k->client_sign_key, ORD_PBFT_SECRET_KEY_BYTES, err,
+                      err_len);
+    if (rc == SMR_OK)
+        rc = read_hex(&r, k->client_cert, ORD_PBFT_SIG_BYTES, err, err_len);
     return close_reader(&r, rc, err, err_len);
 }
 
@@ -237,12 +277,14 @@ int glue_keys_enroll(const char *dir, uint32_t n, uint32_t block,
     struct glue_keys *k = sodium_malloc(sizeof *k);
     if (!k)
         return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
+    char path[GLUE_PATH_BYTES_MAX + 64];
+    snprintf(path, sizeof path, "%s/clients.key", dir);
     int rc = read_roots(dir, n, k, err, err_len);
     if (rc == SMR_OK)
-        rc = write_credential(
-            out_path, n, block,
-            (const uint8_t(*)[ORD_PBFT_KEY_BYTES])k->client_roots, err,
-            err_len);
+        rc = read_file_hex(path, k->client_ca_secret, ORD_PBFT_SECRET_KEY_BYTES,
+                           NULL, 0, err, err_len);
+    if (rc == SMR_OK)
+        rc = write_credential(out_path, k, n, block, err, err_len);
     sodium_free(k);
     return rc;
 }
@@ -271,6 +313,11 @@ int glue_keys_load(const struct glue_config *c, smr_node_id self, bool client,
         file_name(path, sizeof path, c->keys_dir, "replica-%u.pub", i);
         rc = read_file_hex(path, out->public_keys[i], ORD_PBFT_PUBLIC_KEY_BYTES,
                            NULL, 0, err, err_len);
+    }
+    if (rc == SMR_OK && self < c->n_replicas) {
+        snprintf(path, sizeof path, "%s/clients.pub", c->keys_dir);
+        rc = read_file_hex(path, out->client_ca_public,
+                           ORD_PBFT_PUBLIC_KEY_BYTES, NULL, 0, err, err_len);
     }
     if (rc == SMR_OK && self < c->n_replicas) {
         file_name(path, sizeof path, c->keys_dir, "replica-%u.key", self);
@@ -306,6 +353,11 @@ void glue_keys_derive(uint64_t seed, uint32_t n, uint32_t client_block,
         ord_pbft_client_block_key(out->client_roots[i], client_block,
                                   out->client_block_keys[i]);
     }
+    uint8_t s[crypto_sign_SEEDBYTES] = "strata-test-client-ca";
+    smr_put_u64(s + 24, seed);
+    crypto_sign_seed_keypair(out->client_ca_public, out->client_ca_secret, s);
+    block_signing_key(out, client_block, out->client_sign_key,
+                      out->client_cert);
 }
 
 /* ------------------------------------------------------ the core's config */
@@ -336,4 +388,5 @@ void glue_config_pbft(const struct glue_config *c, smr_node_id self,
         memcpy(out->client_key_root, k->client_roots[self],
                sizeof out->client_key_root);
     }
+    memcpy(out->client_ca_key, k->client_ca_public, sizeof out->client_ca_key);
 }

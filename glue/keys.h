@@ -8,9 +8,16 @@
  *                      replica and client reads all of them
  *   replica-<i>.key    replica i's secrets, mode 0600: its Ed25519 secret
  *                      key (128 hex digits) and its client key root (64)
+ *   clients.pub        the client CA's Ed25519 public key (64 hex digits);
+ *                      every replica reads it
+ *   clients.key        the client CA's secret key, mode 0600 (128 hex
+ *                      digits); only enrolment reads it
  *   client.cred        a client credential, mode 0600: "block <b>", then
  *                      for each replica i that replica's key for client
- *                      block b (ord_pbft_client_block_key), 64 hex digits
+ *                      block b (ord_pbft_client_block_key), 64 hex digits;
+ *                      then the block's Ed25519 signing secret key (128)
+ *                      and the CA's certificate of it (128), with which
+ *                      the client signs its retransmissions
  *
  * A client enrolled with a credential for block b uses client ids whose
  * high 32 bits are b (pbft.h), so it cannot speak for another block's ids.
@@ -31,8 +38,12 @@ struct glue_keys {
     uint8_t public_keys[SMR_NODES_MAX][ORD_PBFT_PUBLIC_KEY_BYTES];
     uint8_t secret_keys[SMR_NODES_MAX][ORD_PBFT_SECRET_KEY_BYTES];
     uint8_t client_roots[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    uint8_t client_ca_public[ORD_PBFT_PUBLIC_KEY_BYTES];
+    uint8_t client_ca_secret[ORD_PBFT_SECRET_KEY_BYTES]; /* enrolment only */
     uint32_t client_block;
     uint8_t client_block_keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    uint8_t client_sign_key[ORD_PBFT_SECRET_KEY_BYTES]; /* the block's */
+    uint8_t client_cert[ORD_PBFT_SIG_BYTES];
 };
 
 /* Writes a fresh key directory for `n` replicas (created if missing; files

@@ -74,8 +74,10 @@ int glue_pbft_client_keys(const struct glue_keys *k, uint32_t n,
 int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,
                                    smr_epoch epoch,
                                    const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
-                                   uint32_t n, const struct smr_request *r)
+                                   uint32_t n, const struct smr_request *r,
+                                   const struct glue_keys *signer)
 {
+    uint8_t proof[ORD_PBFT_PROOF_BYTES];
     if (n > SMR_NODES_MAX || r->op_len > SMR_OP_BYTES_MAX)
         return SMR_EINVAL;
     struct ord_pbft_msg m;
@@ -87,19 +89,27 @@ int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,
     m.req_id = r->req_id;
     m.op = r->op;
     m.op_len = r->op_len;
+    if (signer) {
+        if (ORD_PBFT_CLIENT_BLOCK(r->client_id) != signer->client_block)
+            return SMR_EINVAL;
+        ord_pbft_request_sign(signer->client_sign_key, signer->client_cert,
+                              cluster_id, r, proof);
+        m.proof = proof;
+    }
     return wire_encode_pbft(out, cluster_id, epoch, &m);
 }
 
 int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
                              smr_epoch epoch, const struct glue_keys *k,
-                             uint32_t n, const struct smr_request *r)
+                             uint32_t n, const struct smr_request *r,
+                             bool sign)
 {
     uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
     int rc = glue_pbft_client_keys(k, n, r->client_id, keys);
     if (rc == SMR_OK)
         rc = glue_pbft_request_encode_keyed(
             out, cluster_id, epoch, (const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys,
-            n, r);
+            n, r, sign ? k : NULL);
     sodium_memzero(keys, sizeof keys);
     return rc;
 }

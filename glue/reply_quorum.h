@@ -44,11 +44,14 @@ enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
 
 /* Encodes `r` as the PBFT client request frame, with the client's MAC
  * vector for the n replicas from the block keys of its credential (`k`;
- * r->client_id must lie in k->client_block). SMR_EINVAL when it does not;
- * the wire encoder's errors otherwise. */
+ * r->client_id must lie in k->client_block) and, with `sign` (a
+ * retransmission), the proof made with the credential's signing key.
+ * SMR_EINVAL when the id is not in the block; the wire encoder's errors
+ * otherwise. */
 int glue_pbft_request_encode(struct smr_buf *out, uint64_t cluster_id,
                              smr_epoch epoch, const struct glue_keys *k,
-                             uint32_t n, const struct smr_request *r);
+                             uint32_t n, const struct smr_request *r,
+                             bool sign);
 
 /* The same in two steps, for a client that sends many requests under one
  * id: the keys client `id` shares with each of the n replicas (SMR_EINVAL
@@ -58,6 +61,7 @@ int glue_pbft_client_keys(const struct glue_keys *k, uint32_t n,
 int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,
                                    smr_epoch epoch,
                                    const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
-                                   uint32_t n, const struct smr_request *r);
+                                   uint32_t n, const struct smr_request *r,
+                                   const struct glue_keys *signer);
 
 #endif

@@ -513,12 +513,15 @@ static void hist_done(struct sim *s, struct sclient *c, const char *type,
 
 /* ------------------------------------------------------------ clients */
 
-static void client_send(struct sim *s, struct sclient *c)
+/* Sends the request; PBFT retransmissions (to_all after a timeout) carry
+ * the client's signature. */
+static void client_send(struct sim *s, struct sclient *c, bool retry)
 {
+    const struct smr_buf *f =
+        retry && s->pbft && c->to_all ? sim_pbft_signed(s, c) : &c->frame;
     for (uint32_t i = 0; i < s->opt.replicas; i++)
         if (i == c->target || c->to_all)
-            sim_net_send(s, TO_REPLICA, c->idx, i, s->now, c->frame.data,
-                         c->frame.len);
+            sim_net_send(s, TO_REPLICA, c->idx, i, s->now, f->data, f->len);
     c->to_all = false;
     c->next_at = s->now + RETRY_MS;
 }
@@ -569,7 +572,7 @@ static void client_start(struct sim *s, struct sclient *c, bool final)
     c->phase = C_WAITING;
     c->give_up_at = s->now + GIVE_UP_MS;
     hist_invoke(s, c);
-    client_send(s, c);
+    client_send(s, c, false);
 }
 
 static void client_finish(struct sim *s, struct sclient *c, const char *type,
@@ -684,7 +687,8 @@ static void client_tick(struct sim *s, struct sclient *c)
          * faulty primary cannot hide the request from the backups. */
         c->to_all = s->pbft && !c->answered;
         c->answered = false;
-        client_send(s, c); /* same request id: the session table dedupes */
+        client_send(s, c, true); /* same request id: the session table
+                                  * dedupes */
         return;
     }
     if (c->phase != C_IDLE || s->now < c->next_at)
@@ -1056,8 +1060,11 @@ static void teardown(struct sim *s)
         glue_executor_destroy(&s->execs[i].x);
         sto_close(&s->execs[i].store);
     }
-    for (uint32_t i = 0; i < s->opt.clients; i++)
+    for (uint32_t i = 0; i < s->opt.clients; i++) {
         smr_buf_free(&s->clients[i].frame);
+        smr_buf_free(&s->clients[i].signed_frame);
+        smr_buf_free(&s->clients[i].pbft_op);
+    }
     while (s->heap_len)
         free(heap_pop(s));
     free(s->heap);

@@ -222,8 +222,26 @@ void sim_pbft_request(struct sim *s, struct sclient *c,
                       const struct smr_request *r)
 {
     if (glue_pbft_request_encode(&c->frame, s->cfg.cluster_id, s->epoch,
-                                 s->keys, s->opt.replicas, r) != SMR_OK)
+                                 s->keys, s->opt.replicas, r,
+                                 false) != SMR_OK)
         abort(); /* the simulator's own request: a bug here */
+    smr_buf_reset(&c->signed_frame);
+    smr_buf_reset(&c->pbft_op);
+    if (smr_buf_append(&c->pbft_op, r->op, r->op_len) != SMR_OK)
+        abort();
+    c->pbft_id = r->client_id;
+}
+
+const struct smr_buf *sim_pbft_signed(struct sim *s, struct sclient *c)
+{
+    struct smr_request r = {c->pbft_id, c->req, c->pbft_op.data,
+                            (uint32_t)c->pbft_op.len};
+    if (c->signed_frame.len == 0 &&
+        glue_pbft_request_encode(&c->signed_frame, s->cfg.cluster_id, s->epoch,
+                                 s->keys, s->opt.replicas, &r,
+                                 true) != SMR_OK)
+        abort(); /* the simulator's own request: a bug here */
+    return &c->signed_frame;
 }
 
 /* ------------------------------------------------------------ peers */

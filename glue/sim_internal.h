@@ -85,6 +85,11 @@ struct sclient {
     enum exe_kv_opcode op;
     char key[16], value[32], expect[32];
     struct smr_buf frame;
+    /* PBFT: the same request signed (a retransmission), made at the first
+     * one; the request's id and op to make it */
+    struct smr_buf signed_frame;
+    smr_client_id pbft_id;
+    struct smr_buf pbft_op;
     uint32_t issued;
     char last_seen[CLIENTS_MAX][32]; /* per key: a value to cas against */
     /* PBFT: the reply vote, and whether the next send goes to every
@@ -156,6 +161,8 @@ void sim_byz_tick(struct sim *s);
 /* Client c's request r as a PBFT frame with its MAC vector. */
 void sim_pbft_request(struct sim *s, struct sclient *c,
                       const struct smr_request *r);
+/* The client's current request signed (made at the first retransmission). */
+const struct smr_buf *sim_pbft_signed(struct sim *s, struct sclient *c);
 
 /* Shared helpers (sim.c). */
 uint64_t sim_rnd(struct sim *s);

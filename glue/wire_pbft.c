@@ -12,7 +12,8 @@
  * Body schemas, by ord_pbft_msg_type (cert = [seq, view, digest], entry =
  * [seq, leader_time_ms, batch], vc = from, view, stable, [cert...] C,
  * [cert...] P, [cert...] Q, sig):
- *   REQUEST               [client_id, req_id, op]
+ *   REQUEST               [client_id, req_id, op, proof] (proof: empty, or
+ *                         ORD_PBFT_PROOF_BYTES for a signed request)
  *   PRE_PREPARE           [digest, leader_time_ms, batch, req_auth]
  *   PREPARE, COMMIT,
  *   CHECKPOINT            [digest]
@@ -41,7 +42,7 @@
 
 /* Body fields per message type. */
 static const uint32_t body_fields[ORD_PBFT_MSG__MAX + 1] = {
-    [ORD_PBFT_REQUEST] = 3,          [ORD_PBFT_PRE_PREPARE] = 4,
+    [ORD_PBFT_REQUEST] = 4,          [ORD_PBFT_PRE_PREPARE] = 4,
     [ORD_PBFT_PREPARE] = 1,          [ORD_PBFT_COMMIT] = 1,
     [ORD_PBFT_CHECKPOINT] = 1,       [ORD_PBFT_VIEW_CHANGE] = VC_FIELDS + 1,
     [ORD_PBFT_NEW_VIEW] = NV_FIELDS, [ORD_PBFT_STATUS] = 3,
@@ -106,6 +107,7 @@ static void enc_body(struct enc *e, const struct ord_pbft_msg *m)
         enc_u64(e, m->client_id);
         enc_u64(e, m->req_id);
         enc_bin(e, m->op, m->op_len);
+        enc_bin(e, m->proof, m->proof ? ORD_PBFT_PROOF_BYTES : 0);
         break;
     case ORD_PBFT_PRE_PREPARE:
         enc_bin(e, m->digest, SMR_DIGEST_BYTES);
@@ -366,17 +368,25 @@ static int dec_new_view(struct dec *d, struct ord_pbft_msg *m)
     return SMR_OK;
 }
 
-/* Request tags: a whole number of tags for each request of the batch, at
- * most SMR_NODES_MAX each (none for an empty batch). */
+/* Request authentication: per request of the batch at most SMR_NODES_MAX
+ * tags and one proof entry (the core checks the layout against its n). */
 static int dec_req_auth(struct wire_reader *r, struct ord_pbft_msg *m)
 {
-    uint64_t per =
-        (uint64_t)smr_batch_count(m->batch, m->batch_len) * ORD_PBFT_MAC_BYTES;
-    uint64_t max = per * SMR_NODES_MAX;
-    TRY(wire_read_bin(r, max > UINT32_MAX ? UINT32_MAX : (uint32_t)max,
-                      &m->req_auth, &m->req_auth_len));
-    if (per && m->req_auth_len % per != 0)
+    uint64_t max = (uint64_t)smr_batch_count(m->batch, m->batch_len) *
+                   (SMR_NODES_MAX * ORD_PBFT_MAC_BYTES +
+                    ORD_PBFT_PROOF_ENTRY_BYTES);
+    return wire_read_bin(r, max > UINT32_MAX ? UINT32_MAX : (uint32_t)max,
+                         &m->req_auth, &m->req_auth_len);
+}
+
+static int dec_proof(struct wire_reader *r, struct ord_pbft_msg *m)
+{
+    const uint8_t *proof;
+    uint32_t len;
+    TRY(wire_read_bin(r, ORD_PBFT_PROOF_BYTES, &proof, &len));
+    if (len != 0 && len != ORD_PBFT_PROOF_BYTES)
         return SMR_EMALFORMED;
+    m->proof = len ? proof : NULL;
     return SMR_OK;
 }
 
@@ -388,7 +398,8 @@ static int dec_body(struct dec *d, struct ord_pbft_msg *m)
     case ORD_PBFT_REQUEST:
         TRY(wire_read_u64(r, &m->client_id));
         TRY(wire_read_u64(r, &m->req_id));
-        return wire_read_bin(r, SMR_OP_BYTES_MAX, &m->op, &m->op_len);
+        TRY(wire_read_bin(r, SMR_OP_BYTES_MAX, &m->op, &m->op_len));
+        return dec_proof(r, m);
     case ORD_PBFT_PRE_PREPARE:
         TRY(dec_fixed(r, m->digest, SMR_DIGEST_BYTES));
         TRY(wire_read_u64(r, &m->leader_time_ms));

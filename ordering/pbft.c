@@ -424,14 +424,44 @@ static void on_preprepare(struct ord_pbft *p, const struct ord_pbft_msg *m)
         p->stats.conflicts++;
         return;
     }
-    if (!pbft_batch_auth_check(p, m->batch, m->batch_len, m->req_auth,
-                               m->req_auth_len)) {
-        p->stats.bad_mac++;
+    smr_client_id who = 0;
+    switch (pbft_batch_auth_check(p, m->batch, m->batch_len, m->req_auth,
+                                  m->req_auth_len, &who)) {
+    case PBFT_AUTH_MALFORMED:
+        p->stats.invalid++;
         return;
+    case PBFT_AUTH_MISSING:
+        /* A request whose tag for us does not check and that came neither
+         * signed nor to us directly: the client or the primary is faulty.
+         * Held, not refused: the client's retransmission comes signed. */
+        pbft_hold_preprepare(p, m, who);
+        return;
+    case PBFT_AUTH_OK:
+        break;
     }
     pbft_install_preprepare(p, s, m->view, d, m->leader_time_ms, m->batch,
                             m->batch_len, m->req_auth, m->req_auth_len);
     pbft_accept_preprepare_as_backup(p, s);
+}
+
+void pbft_retry_held(struct ord_pbft *p)
+{
+    for (uint32_t i = 0; i < PBFT_HELD; i++) {
+        struct ord_pbft_msg *m = p->held[i].m;
+        if (!m)
+            continue;
+        smr_client_id who;
+        bool stale = p->mode != PBFT_ACTIVE || m->view != p->view ||
+                     !pbft_in_window(p, m->seq);
+        if (!stale &&
+            pbft_batch_auth_check(p, m->batch, m->batch_len, m->req_auth,
+                                  m->req_auth_len, &who) != PBFT_AUTH_OK)
+            continue;
+        p->held[i].m = NULL;
+        if (!stale)
+            on_preprepare(p, m);
+        free(m);
+    }
 }
 
 /* Records a PREPARE or COMMIT vote of `from` for the current view. */
@@ -670,7 +700,10 @@ int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out)
     if (!p)
         return SMR_ENOMEM;
     p->slots = calloc(PBFT_CAP, sizeof *p->slots);
-    if (!p->slots) {
+    p->sigs = calloc(PBFT_SIGS, sizeof *p->sigs);
+    if (!p->slots || !p->sigs) {
+        free(p->slots);
+        free(p->sigs);
         free(p);
         return SMR_ENOMEM;
     }
@@ -679,6 +712,7 @@ int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out)
     p->f = (c->n_replicas - 1) / 3;
     p->quorum = 2 * p->f + 1;
     if (pbft_keys_init(p) != SMR_OK) {
+        free(p->sigs);
         free(p->slots);
         free(p);
         return SMR_ECONFIG;
@@ -694,6 +728,7 @@ int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out)
     p->cu_src = ORD_TO_ALL;
     smr_buf_init(&p->open_batch);
     smr_buf_init(&p->open_auth);
+    smr_buf_init(&p->open_proofs);
     smr_buf_init(&p->scratch);
     *out = p;
     return SMR_OK;
@@ -721,7 +756,10 @@ void ord_pbft_destroy(struct ord_pbft **pp)
     free(p->ready);
     smr_buf_free(&p->open_batch);
     smr_buf_free(&p->open_auth);
+    smr_buf_free(&p->open_proofs);
     smr_buf_free(&p->scratch);
+    pbft_free_held(p);
+    free(p->sigs);
     free(p->slots);
     free(p->outs);
     ord_arena_free(&p->arena);

@@ -19,6 +19,16 @@
  *  - client requests carry the client's MAC vector (one tag per replica,
  *    keyed by ord_pbft_client_key()); backups check the tags of every request
  *    in a pre-prepare, so a faulty primary cannot invent requests;
+ *  - a client signs its retransmissions (Ed25519, with a certificate of its
+ *    block's signing key from the cluster's client CA: a "proof"), and the
+ *    primary carries the proof in its pre-prepare, so every replica can
+ *    check such a request. A backup holds (does not refuse) a pre-prepare
+ *    with a request it cannot authenticate, until the request arrives with
+ *    a valid tag or proof; it then suspects the request's client block,
+ *    and while it is primary proposes that block's requests only signed.
+ *    Backups time a request (the view-change deadline) only once they hold
+ *    it signed, so a client cannot depose a correct primary with requests
+ *    the primary will not order (docs/pbft.md "Faulty clients");
  *  - VIEW-CHANGE and NEW-VIEW are Ed25519-signed, because a new primary
  *    forwards the view changes it used inside its NEW-VIEW and every backup
  *    must check them. This replaces the paper's view-change acks (which make
@@ -66,6 +76,13 @@
 #define ORD_PBFT_PUBLIC_KEY_BYTES 32
 #define ORD_PBFT_SECRET_KEY_BYTES 64
 #define ORD_PBFT_KEY_BYTES 32   /* client key roots, derived keys */
+/* A signed request's proof: the block's signing public key, the client
+ * CA's certificate of it, the request's signature. */
+#define ORD_PBFT_PROOF_BYTES                                                   \
+    (ORD_PBFT_PUBLIC_KEY_BYTES + 2 * ORD_PBFT_SIG_BYTES)
+/* One proof in a pre-prepare's req_auth: u32 index in the batch, proof. */
+#define ORD_PBFT_PROOF_ENTRY_BYTES (4 + ORD_PBFT_PROOF_BYTES)
+#define ORD_PBFT_SUSPECT_MS 30000 /* how long a client block stays suspect */
 #define ORD_PBFT_ENTRIES_MAX 64 /* entries in one CATCHUP */
 #define ORD_PBFT_CAP 1024       /* sequence numbers held in memory */
 #define ORD_PBFT_Q_MAX 2        /* pre-prepared digests kept per seq */
@@ -83,9 +100,11 @@ enum ord_pbft_timer {
 };
 
 enum ord_pbft_msg_type {
-    ORD_PBFT_REQUEST = 1, /* client_id, req_id, op; mac = client's vector */
+    ORD_PBFT_REQUEST = 1, /* client_id, req_id, op, proof (retransmissions);
+                           * mac = client's vector */
     ORD_PBFT_PRE_PREPARE, /* view, seq, digest, leader_time_ms, batch,
-                           * req_auth (per request, n client tags) */
+                           * req_auth (n client tags per request, then the
+                           * proofs of signed requests) */
     ORD_PBFT_PREPARE,     /* view, seq, digest */
     ORD_PBFT_COMMIT,      /* view, seq, digest */
     ORD_PBFT_CHECKPOINT,  /* seq, digest (chain digest of the log to seq) */
@@ -164,8 +183,11 @@ struct ord_pbft_msg {
     uint64_t leader_time_ms;
     const uint8_t *batch;
     uint32_t batch_len;
-    const uint8_t *req_auth; /* count(batch) * n * ORD_PBFT_MAC_BYTES */
+    /* count(batch) * n * ORD_PBFT_MAC_BYTES tags, then zero or more proof
+     * entries (ORD_PBFT_PROOF_ENTRY_BYTES, indexes rising) */
+    const uint8_t *req_auth;
     uint32_t req_auth_len;
+    const uint8_t *proof; /* REQUEST: NULL or ORD_PBFT_PROOF_BYTES */
     bool active;
     smr_seq stable;
     smr_seq commit_upto;
@@ -193,6 +215,7 @@ struct ord_pbft_config {
     uint8_t secret_key[ORD_PBFT_SECRET_KEY_BYTES]; /* own Ed25519 key */
     uint8_t public_keys[SMR_NODES_MAX][ORD_PBFT_PUBLIC_KEY_BYTES];
     uint8_t client_key_root[ORD_PBFT_KEY_BYTES]; /* own secret for clients */
+    uint8_t client_ca_key[ORD_PBFT_PUBLIC_KEY_BYTES]; /* certifies blocks */
 };
 
 /* Defaults: n 4, K 16, L 64, batch 256 requests / 64 KiB, pending 4096,
@@ -248,6 +271,9 @@ struct ord_pbft_stats {
     uint64_t view_changes; /* VIEW-CHANGEs this replica started */
     uint64_t diverged;     /* own checkpoint differs from a quorum's */
     uint64_t unauthenticated_requests; /* ORD_EV_REQUEST refused */
+    uint64_t signed_requests;  /* requests whose proof checked */
+    uint64_t held;             /* pre-prepares held for a request */
+    uint64_t unsigned_refused; /* primary: suspect block, no proof */
 };
 bool ord_pbft_is_primary(const struct ord_pbft *p);
 smr_node_id ord_pbft_primary(const struct ord_pbft *p); /* of its view */
@@ -291,6 +317,18 @@ void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
                            uint32_t n, uint64_t cluster_id,
                            const struct smr_request *r,
                            uint8_t (*out)[ORD_PBFT_MAC_BYTES]);
+/* Signed requests. The cluster's client CA certifies each block's signing
+ * key: `cert` is the CA's signature over (block, pk). */
+void ord_pbft_client_cert(const uint8_t ca_sk[ORD_PBFT_SECRET_KEY_BYTES],
+                          uint32_t block,
+                          const uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES],
+                          uint8_t cert[ORD_PBFT_SIG_BYTES]);
+/* A proof for request r (whose client id is in the block `block_sk`
+ * signs for): pk, cert, and the signature over the request's digest. */
+void ord_pbft_request_sign(const uint8_t block_sk[ORD_PBFT_SECRET_KEY_BYTES],
+                           const uint8_t cert[ORD_PBFT_SIG_BYTES],
+                           uint64_t cluster_id, const struct smr_request *r,
+                           uint8_t proof[ORD_PBFT_PROOF_BYTES]);
 /* Digest of one entry value (what PREPARE and COMMIT agree on). */
 void ord_pbft_entry_digest(smr_epoch epoch, uint64_t leader_time_ms,
                            const uint8_t *batch, uint32_t batch_len,
@@ -315,6 +353,8 @@ enum ord_pbft_mutant {
     ORD_PBFT_MUTANT_WEAK_COMMIT,    /* committed with 2f commits */
     ORD_PBFT_MUTANT_VOTE_EARLY,     /* COMMIT before its record is durable */
     ORD_PBFT_MUTANT_TRUST_NEW_VIEW, /* NEW-VIEW choice taken without checking */
+    ORD_PBFT_MUTANT_NO_SUSPECT,     /* suspect blocks' unsigned requests taken */
+    ORD_PBFT_MUTANT_TIME_UNSIGNED,  /* backups time unsigned requests too */
 };
 extern int ord_pbft_mutant;
 

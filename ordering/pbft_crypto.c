@@ -224,25 +224,169 @@ bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
     return sodium_memcmp(want, tag, sizeof want) == 0;
 }
 
-bool pbft_batch_auth_check(struct ord_pbft *p, const uint8_t *batch,
-                           uint32_t batch_len, const uint8_t *auth,
-                           uint32_t auth_len)
+/* ------------------------------------------------------- signed requests */
+
+static void cert_digest(uint32_t block,
+                        const uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES],
+                        uint8_t out[PBFT_D])
+{
+    crypto_generichash_state st;
+    h_init(&st, "strata-pbft-client-cert");
+    h_u64(&st, block);
+    h_raw(&st, pk, ORD_PBFT_PUBLIC_KEY_BYTES);
+    h_final(&st, out);
+}
+
+static void sig_digest(uint64_t cluster_id, const struct smr_request *r,
+                       uint8_t out[PBFT_D])
+{
+    uint8_t d[PBFT_D];
+    crypto_generichash_state st;
+    request_digest(cluster_id, r, d);
+    h_init(&st, "strata-pbft-request-sig");
+    h_raw(&st, d, PBFT_D);
+    h_final(&st, out);
+}
+
+void ord_pbft_client_cert(const uint8_t ca_sk[ORD_PBFT_SECRET_KEY_BYTES],
+                          uint32_t block,
+                          const uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES],
+                          uint8_t cert[ORD_PBFT_SIG_BYTES])
+{
+    uint8_t d[PBFT_D];
+    cert_digest(block, pk, d);
+    crypto_sign_detached(cert, NULL, d, PBFT_D, ca_sk);
+}
+
+void ord_pbft_request_sign(const uint8_t block_sk[ORD_PBFT_SECRET_KEY_BYTES],
+                           const uint8_t cert[ORD_PBFT_SIG_BYTES],
+                           uint64_t cluster_id, const struct smr_request *r,
+                           uint8_t proof[ORD_PBFT_PROOF_BYTES])
+{
+    uint8_t d[PBFT_D];
+    crypto_sign_ed25519_sk_to_pk(proof, block_sk);
+    memcpy(proof + ORD_PBFT_PUBLIC_KEY_BYTES, cert, ORD_PBFT_SIG_BYTES);
+    sig_digest(cluster_id, r, d);
+    crypto_sign_detached(proof + ORD_PBFT_PUBLIC_KEY_BYTES + ORD_PBFT_SIG_BYTES,
+                         NULL, d, PBFT_D, block_sk);
+}
+
+/* True when the proof's certificate is the CA's for its key and `block`
+ * (a cache of certificates already checked: one Ed25519 verification per
+ * block, not per request). The certificate's bytes are compared too: a
+ * proof this replica passes on must check at every replica. */
+static bool cert_check(struct ord_pbft *p, uint32_t block,
+                       const uint8_t proof[ORD_PBFT_PROOF_BYTES])
+{
+    struct pbft_cert *c = &p->certs[(block * 0x9E3779B1u) >> 24];
+    static_assert(PBFT_CERTS == 256, "the cache index is 8 bits");
+    if (c->used && c->block == block &&
+        memcmp(c->key_cert, proof, sizeof c->key_cert) == 0)
+        return true;
+    uint8_t d[PBFT_D];
+    cert_digest(block, proof, d);
+    if (crypto_sign_verify_detached(proof + ORD_PBFT_PUBLIC_KEY_BYTES, d,
+                                    PBFT_D, p->cfg.client_ca_key) != 0)
+        return false;
+    c->used = true;
+    c->block = block;
+    memcpy(c->key_cert, proof, sizeof c->key_cert);
+    return true;
+}
+
+bool pbft_request_proof_check(struct ord_pbft *p, const struct smr_request *r,
+                              const uint8_t proof[ORD_PBFT_PROOF_BYTES])
+{
+    uint32_t block = ORD_PBFT_CLIENT_BLOCK(r->client_id);
+    if (!cert_check(p, block, proof))
+        return false;
+    uint8_t d[PBFT_D];
+    sig_digest(p->cfg.cluster_id, r, d);
+    struct pbft_sig *seen = &p->sigs[smr_get_u32(d) % PBFT_SIGS];
+    if (seen->used && memcmp(seen->digest, d, PBFT_D) == 0 &&
+        memcmp(seen->proof, proof, ORD_PBFT_PROOF_BYTES) == 0)
+        return true;
+    if (crypto_sign_verify_detached(
+            proof + ORD_PBFT_PUBLIC_KEY_BYTES + ORD_PBFT_SIG_BYTES, d, PBFT_D,
+            proof) != 0)
+        return false;
+    seen->used = true;
+    memcpy(seen->digest, d, PBFT_D);
+    memcpy(seen->proof, proof, ORD_PBFT_PROOF_BYTES);
+    p->stats.signed_requests++;
+    return true;
+}
+
+/* ------------------------------------------------ a batch's authentication */
+
+static size_t tags_len(const struct ord_pbft *p, uint32_t count)
+{
+    return (size_t)count * p->n * ORD_PBFT_MAC_BYTES;
+}
+
+/* The proof entries after the tags: a whole number of them, indexes rising
+ * and inside the batch. */
+static bool auth_layout_ok(const struct ord_pbft *p, uint32_t count,
+                           const uint8_t *auth, uint32_t auth_len)
+{
+    size_t tags = tags_len(p, count);
+    if (auth_len < tags || (auth_len && !auth) ||
+        (auth_len - tags) % ORD_PBFT_PROOF_ENTRY_BYTES != 0)
+        return false;
+    uint64_t next = 0;
+    for (size_t at = tags; at < auth_len; at += ORD_PBFT_PROOF_ENTRY_BYTES) {
+        uint32_t k = smr_get_u32(auth + at);
+        if (k < next || k >= count)
+            return false;
+        next = (uint64_t)k + 1;
+    }
+    return true;
+}
+
+const uint8_t *pbft_auth_proof(const struct ord_pbft *p, uint32_t count,
+                               const uint8_t *auth, uint32_t auth_len,
+                               uint32_t k)
+{
+    for (size_t at = tags_len(p, count); at + ORD_PBFT_PROOF_ENTRY_BYTES <=
+                                         auth_len;
+         at += ORD_PBFT_PROOF_ENTRY_BYTES) {
+        uint32_t i = smr_get_u32(auth + at);
+        if (i == k)
+            return auth + at + 4;
+        if (i > k)
+            break;
+    }
+    return NULL;
+}
+
+enum pbft_auth pbft_batch_auth_check(struct ord_pbft *p, const uint8_t *batch,
+                                     uint32_t batch_len, const uint8_t *auth,
+                                     uint32_t auth_len, smr_client_id *who)
 {
     struct smr_batch_iter it;
     struct smr_request r;
     uint32_t count = smr_batch_count(batch, batch_len);
     size_t per = (size_t)p->n * ORD_PBFT_MAC_BYTES;
-    if ((size_t)auth_len != count * per || (auth_len && !auth))
-        return false;
-    if (smr_batch_iter_init(&it, batch, batch_len) != SMR_OK)
-        return false;
-    for (uint32_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++)
-        if (k >= count ||
-            !pbft_request_check(p, &r,
-                                auth + k * per +
-                                    (size_t)p->cfg.self * ORD_PBFT_MAC_BYTES))
-            return false;
-    return true;
+    if (!auth_layout_ok(p, count, auth, auth_len) ||
+        smr_batch_iter_init(&it, batch, batch_len) != SMR_OK)
+        return PBFT_AUTH_MALFORMED;
+    for (uint32_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++) {
+        if (k >= count)
+            return PBFT_AUTH_MALFORMED;
+        /* Cheapest first: the tag, an identical pending request (checked
+         * when it arrived), then the signature. */
+        if (pbft_request_check(p, &r,
+                               auth + k * per +
+                                   (size_t)p->cfg.self * ORD_PBFT_MAC_BYTES) ||
+            pbft_pending_has(p, &r))
+            continue;
+        const uint8_t *proof = pbft_auth_proof(p, count, auth, auth_len, k);
+        if (proof && pbft_request_proof_check(p, &r, proof))
+            continue;
+        *who = r.client_id;
+        return PBFT_AUTH_MISSING;
+    }
+    return PBFT_AUTH_OK;
 }
 
 /* The digest a message's MAC vector covers. */

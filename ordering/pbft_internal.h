@@ -105,13 +105,51 @@ struct pbft_ckpt {
 };
 
 /* A request waiting to be ordered (kept by backups and by a primary that
- * lost its view), with the client's tags so it can be forwarded. */
+ * lost its view), with the client's tags and, once it came signed, its
+ * proof, so it can be forwarded. Only a signed one is timed (since_ms: when
+ * its proof arrived). */
 struct pbft_pending {
     smr_client_id client_id;
     smr_req_id req_id;
     uint64_t since_ms;
     struct smr_buf op;
     uint8_t auth[SMR_NODES_MAX][ORD_PBFT_MAC_BYTES];
+    bool has_proof;
+    uint8_t proof[ORD_PBFT_PROOF_BYTES];
+};
+
+/* A pre-prepare held by a backup until it can authenticate every request
+ * in it (pbft_request.c). */
+#define PBFT_HELD 16
+struct pbft_held {
+    struct ord_pbft_msg *m; /* NULL: unused; else one malloc block */
+};
+
+/* A client block's certified signing key, checked once (pbft_crypto.c). */
+#define PBFT_CERTS 256
+struct pbft_cert {
+    bool used;
+    uint32_t block;
+    uint8_t key_cert[ORD_PBFT_PUBLIC_KEY_BYTES + ORD_PBFT_SIG_BYTES];
+};
+
+/* A request signature already checked: its digest and the whole proof
+ * (a client's retransmissions repeat the same signature, and a forwarded
+ * copy arrives too). Direct-mapped by digest. */
+#define PBFT_SIGS 1024
+struct pbft_sig {
+    bool used;
+    uint8_t digest[SMR_DIGEST_BYTES];
+    uint8_t proof[ORD_PBFT_PROOF_BYTES];
+};
+
+/* A client block this replica suspects (a request of it came in a
+ * pre-prepare it could not authenticate): while primary, it orders that
+ * block's requests only signed. Direct-mapped, lossy. */
+#define PBFT_SUSPECTS 256
+struct pbft_suspect {
+    uint32_t block;
+    uint64_t until_ms;
 };
 
 /* A closed batch waiting for a sequence number (primary). */
@@ -139,6 +177,10 @@ struct ord_pbft {
     uint32_t n, f, quorum; /* quorum = 2f+1 */
     uint8_t pair_key[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
     struct pbft_client_key client_keys[PBFT_CLIENT_KEYS];
+    struct pbft_cert certs[PBFT_CERTS];
+    struct pbft_sig *sigs; /* PBFT_SIGS */
+    struct pbft_suspect suspects[PBFT_SUSPECTS];
+    struct pbft_held held[PBFT_HELD];
     uint8_t genesis[PBFT_D];
 
     /* View. */
@@ -199,7 +241,7 @@ struct ord_pbft {
 
     /* Primary. */
     smr_seq next_seq;
-    struct smr_buf open_batch, open_auth;
+    struct smr_buf open_batch, open_auth, open_proofs;
     uint32_t open_count;
     struct pbft_ready *ready;
     uint32_t ready_head, ready_len, ready_cap;
@@ -297,6 +339,16 @@ void pbft_forward_pending(struct ord_pbft *p);
 void pbft_requeue(struct ord_pbft *p);
 void pbft_arm_view_timer(struct ord_pbft *p);
 void pbft_on_view_deadline(struct ord_pbft *p);
+/* True when an identical request (client, id, op) is pending here. */
+bool pbft_pending_has(const struct ord_pbft *p, const struct smr_request *r);
+/* A backup holds a pre-prepare it cannot authenticate yet (`who`: the
+ * first such request's client, whose block it now suspects). */
+void pbft_hold_preprepare(struct ord_pbft *p, const struct ord_pbft_msg *m,
+                          smr_client_id who);
+/* Offers held pre-prepares again (after an authenticated request arrived);
+ * drops those of other views. */
+void pbft_retry_held(struct ord_pbft *p);
+void pbft_free_held(struct ord_pbft *p);
 uint64_t pbft_view_timeout(const struct ord_pbft *p);
 
 /* pbft_sync.c: checkpoints, the commit mark, catch-up, status. */
@@ -333,12 +385,22 @@ void pbft_chain_next(uint8_t chain[PBFT_D], smr_seq seq,
                      const uint8_t entry_digest[PBFT_D]);
 void pbft_mac_fill(const struct ord_pbft *p, struct ord_pbft_msg *m);
 bool pbft_mac_check(const struct ord_pbft *p, const struct ord_pbft_msg *m);
-/* Checks the tag for this replica of every request in a batch. */
-bool pbft_batch_auth_check(struct ord_pbft *p, const uint8_t *batch,
-                           uint32_t batch_len, const uint8_t *auth,
-                           uint32_t auth_len);
+/* A batch's request authentication (req_auth): OK when this replica
+ * authenticates every request (its tag, a proof, or an identical request
+ * it holds pending); MISSING with *who set to the first request it cannot;
+ * MALFORMED when the layout is wrong. */
+enum pbft_auth { PBFT_AUTH_OK, PBFT_AUTH_MISSING, PBFT_AUTH_MALFORMED };
+enum pbft_auth pbft_batch_auth_check(struct ord_pbft *p, const uint8_t *batch,
+                                     uint32_t batch_len, const uint8_t *auth,
+                                     uint32_t auth_len, smr_client_id *who);
+/* The proof of request k in a batch's req_auth (layout checked), or NULL. */
+const uint8_t *pbft_auth_proof(const struct ord_pbft *p, uint32_t count,
+                               const uint8_t *auth, uint32_t auth_len,
+                               uint32_t k);
 bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
                         const uint8_t tag[ORD_PBFT_MAC_BYTES]);
+bool pbft_request_proof_check(struct ord_pbft *p, const struct smr_request *r,
+                              const uint8_t proof[ORD_PBFT_PROOF_BYTES]);
 void pbft_vc_digest(const struct ord_pbft_config *c,
                     const struct ord_pbft_view_change *vc, uint8_t out[PBFT_D]);
 void pbft_nv_digest(const struct ord_pbft_config *c,

@@ -123,6 +123,7 @@ static struct ord_pbft_msg *msg_into(struct packer *k,
     struct ord_pbft_msg *d = dst ? dst : &scratch;
     *d = *m;
     d->op = copy(k, m->op, m->op_len);
+    d->proof = m->proof ? copy(k, m->proof, ORD_PBFT_PROOF_BYTES) : NULL;
     d->batch = copy(k, m->batch, m->batch_len);
     d->req_auth = copy(k, m->req_auth, m->req_auth_len);
     d->entries = copy_entries(k, m->entries, m->n_entries);

@@ -4,13 +4,17 @@
  * window of sequence numbers, the requests a backup waits for (forwarded to
  * the primary), and the per-request deadline that starts a view change.
  *
- * A backup's deadline counts from when a request arrived or the view began,
- * whichever is later, and ends when the request is *committed*, so a slow
- * executor cannot depose a correct primary, and a primary that serves other
- * clients but never this one is deposed all the same.
+ * A backup's deadline counts from when a request arrived signed or the view
+ * began, whichever is later, and ends when the request is *committed*, so a
+ * slow executor cannot depose a correct primary, and a primary that serves
+ * other clients but never this one is deposed all the same. Only signed
+ * requests (a client's retransmissions) are timed: a correct primary can
+ * check those, so a faulty client cannot depose it with requests whose tags
+ * check at a backup but not at the primary (docs/pbft.md "Faulty clients").
  */
 #include "pbft_internal.h"
 
+#include <assert.h>
 #include <string.h>
 
 /* ------------------------------------------------- requests: bookkeeping */
@@ -63,13 +67,41 @@ static void pending_remove(struct ord_pbft *p, uint32_t i)
     memset(&p->pending[p->n_pending], 0, sizeof p->pending[0]);
 }
 
-/* Adds a request (with its client tags) to the pending table. Returns
- * false when the table is full. */
-static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
-                        const uint8_t *tags)
+bool pbft_pending_has(const struct ord_pbft *p, const struct smr_request *r)
 {
-    if (pending_find(p, r->client_id, r->req_id) >= 0)
+    int i = p->n_pending ? pending_find(p, r->client_id, r->req_id) : -1;
+    return i >= 0 && p->pending[i].op.len == r->op_len &&
+           (r->op_len == 0 ||
+            memcmp(p->pending[i].op.data, r->op, r->op_len) == 0);
+}
+
+static void pending_sign(struct ord_pbft *p, struct pbft_pending *e,
+                         const uint8_t *proof)
+{
+    if (!proof || e->has_proof)
+        return;
+    e->has_proof = true;
+    memcpy(e->proof, proof, ORD_PBFT_PROOF_BYTES);
+    e->since_ms = p->now_ms;
+}
+
+/* Adds a request (with its client tags and proof, if any; both checked) to
+ * the pending table, or adds the proof to the one there. A signed request
+ * finding the table full takes an unsigned one's place: unsigned requests
+ * the primary will not order (a faulty client's) cannot keep out those
+ * that time the primary. Returns false when the table is full. */
+static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
+                        const uint8_t *tags, const uint8_t *proof)
+{
+    int at = pending_find(p, r->client_id, r->req_id);
+    if (at >= 0) {
+        pending_sign(p, &p->pending[at], proof);
         return true;
+    }
+    for (uint32_t i = p->n_pending; proof && i-- > 0 &&
+                                    p->n_pending >= p->cfg.pending_max;)
+        if (!p->pending[i].has_proof)
+            pending_remove(p, i);
     if (p->n_pending >= p->cfg.pending_max)
         return false;
     if (p->n_pending == p->pending_cap) {
@@ -88,7 +120,75 @@ static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
     smr_buf_init(&e->op);
     pbft_set_buf(&e->op, r->op, r->op_len);
     memcpy(e->auth, tags, (size_t)p->n * ORD_PBFT_MAC_BYTES);
+    e->has_proof = false;
+    pending_sign(p, e, proof);
     return true;
+}
+
+/* ------------------------------------------------------ suspect clients */
+
+static struct pbft_suspect *suspect_slot(struct ord_pbft *p, uint32_t block)
+{
+    static_assert(PBFT_SUSPECTS == 256, "the table index is 8 bits");
+    return &p->suspects[(block * 0x9E3779B1u) >> 24];
+}
+
+static bool suspected(struct ord_pbft *p, smr_client_id c)
+{
+    uint32_t block = ORD_PBFT_CLIENT_BLOCK(c);
+    const struct pbft_suspect *s = suspect_slot(p, block);
+    return s->block == block && p->now_ms < s->until_ms;
+}
+
+static void suspect(struct ord_pbft *p, smr_client_id c)
+{
+    struct pbft_suspect *s = suspect_slot(p, ORD_PBFT_CLIENT_BLOCK(c));
+    s->block = ORD_PBFT_CLIENT_BLOCK(c);
+    s->until_ms = p->now_ms + ORD_PBFT_SUSPECT_MS;
+}
+
+/* ------------------------------------------------- held pre-prepares */
+
+/* True when held pre-prepare `a` is a better one to give up than `b`: an
+ * older view, or in the same view a higher seq (the lowest seqs hold back
+ * delivery of all the others). */
+static bool held_worse(const struct ord_pbft_msg *a,
+                       const struct ord_pbft_msg *b)
+{
+    return a->view < b->view || (a->view == b->view && a->seq > b->seq);
+}
+
+void pbft_hold_preprepare(struct ord_pbft *p, const struct ord_pbft_msg *m,
+                          smr_client_id who)
+{
+    suspect(p, who);
+    struct pbft_held *slot = NULL;
+    for (uint32_t i = 0; i < PBFT_HELD; i++) {
+        const struct ord_pbft_msg *h = p->held[i].m;
+        if (h && h->view == m->view && h->seq == m->seq &&
+            memcmp(h->digest, m->digest, PBFT_D) == 0)
+            return; /* held already */
+        if (slot && !slot->m)
+            continue; /* a free entry is taken first */
+        if (!h || !slot || held_worse(h, slot->m))
+            slot = &p->held[i];
+    }
+    if (slot->m && !held_worse(slot->m, m))
+        return; /* full of ones worth more */
+    struct ord_pbft_msg *copy = ord_pbft_msg_dup(m);
+    if (!copy)
+        return; /* it is only held: the view change covers it */
+    free(slot->m);
+    slot->m = copy;
+    p->stats.held++;
+}
+
+void pbft_free_held(struct ord_pbft *p)
+{
+    for (uint32_t i = 0; i < PBFT_HELD; i++) {
+        free(p->held[i].m);
+        p->held[i].m = NULL;
+    }
 }
 
 /* A committed batch: its requests are no longer waited for. */
@@ -124,9 +224,10 @@ void pbft_reject(struct ord_pbft *p, smr_client_id c, smr_req_id r,
         p->mode == PBFT_ACTIVE ? pbft_primary_of(p, p->view) : ORD_TO_ALL;
 }
 
-/* Sends a request on to `to`, keeping the client's tags. */
+/* Sends a request on to `to`, keeping the client's tags and proof. */
 static void forward_request(struct ord_pbft *p, smr_node_id to,
-                            const struct smr_request *r, const uint8_t *tags)
+                            const struct smr_request *r, const uint8_t *tags,
+                            const uint8_t *proof)
 {
     struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_REQUEST);
     uint8_t *op = pbft_alloc(p, r->op_len);
@@ -137,6 +238,11 @@ static void forward_request(struct ord_pbft *p, smr_node_id to,
     m->op = op;
     m->op_len = r->op_len;
     memcpy(m->mac, tags, (size_t)p->n * ORD_PBFT_MAC_BYTES);
+    if (proof) {
+        uint8_t *copy = pbft_alloc(p, ORD_PBFT_PROOF_BYTES);
+        memcpy(copy, proof, ORD_PBFT_PROOF_BYTES);
+        m->proof = copy;
+    }
     pbft_send_signed(p, to, 0, m);
 }
 
@@ -149,6 +255,11 @@ static void close_open_batch(struct ord_pbft *p)
     p->ready = ord_ring_room(p->ready, &p->ready_head, p->ready_len,
                              &p->ready_cap, sizeof *p->ready);
     uint32_t tail = (p->ready_head + p->ready_len) % p->ready_cap;
+    if (p->open_proofs.len &&
+        smr_buf_append(&p->open_auth, p->open_proofs.data,
+                       p->open_proofs.len) != SMR_OK)
+        abort(); /* bounded by the batch */
+    smr_buf_reset(&p->open_proofs);
     p->ready[tail].batch = p->open_batch; /* moves ownership */
     p->ready[tail].auth = p->open_auth;
     p->ready_len++;
@@ -236,12 +347,18 @@ void pbft_propose(struct ord_pbft *p, bool flush)
     }
 }
 
-/* The primary queues a request for the next batch. */
+/* The primary queues a request for the next batch (tags and proof
+ * checked). A suspect block's requests only with a proof. */
 static void primary_take(struct ord_pbft *p, const struct smr_request *r,
-                         const uint8_t *tags)
+                         const uint8_t *tags, const uint8_t *proof)
 {
     if (inflight_has(p, r->client_id, r->req_id))
         return;
+    if (!proof && suspected(p, r->client_id) &&
+        ord_pbft_mutant != ORD_PBFT_MUTANT_NO_SUSPECT) {
+        p->stats.unsigned_refused++; /* its retransmission comes signed */
+        return;
+    }
     size_t entry = smr_batch_entry_bytes(r);
     if (p->queued >= p->cfg.pending_max || entry + 4 > p->cfg.batch_bytes_max) {
         pbft_reject(p, r->client_id, r->req_id, ORD_REJECT_BUSY);
@@ -255,10 +372,16 @@ static void primary_take(struct ord_pbft *p, const struct smr_request *r,
         if (smr_batch_begin(&p->open_batch) != SMR_OK)
             abort();
         smr_buf_reset(&p->open_auth);
+        smr_buf_reset(&p->open_proofs);
     }
+    uint8_t index[4];
+    smr_put_u32(index, p->open_count);
     if (smr_batch_add(&p->open_batch, r) != SMR_OK ||
         smr_buf_append(&p->open_auth, tags,
-                       (size_t)p->n * ORD_PBFT_MAC_BYTES) != SMR_OK)
+                       (size_t)p->n * ORD_PBFT_MAC_BYTES) != SMR_OK ||
+        (proof && (smr_buf_append(&p->open_proofs, index, 4) != SMR_OK ||
+                   smr_buf_append(&p->open_proofs, proof,
+                                  ORD_PBFT_PROOF_BYTES) != SMR_OK)))
         abort(); /* bounded above */
     p->open_count++;
     p->queued++;
@@ -278,9 +401,12 @@ void pbft_requeue(struct ord_pbft *p)
         struct smr_batch_iter it;
         struct smr_request r;
         size_t per = (size_t)p->n * ORD_PBFT_MAC_BYTES;
+        uint32_t count = smr_batch_count(b->batch.data, b->batch.len);
         if (smr_batch_iter_init(&it, b->batch.data, b->batch.len) == SMR_OK)
-            for (size_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++)
-                if (!pending_add(p, &r, b->auth.data + k * per))
+            for (uint32_t k = 0; smr_batch_next(&it, &r) == SMR_OK; k++)
+                if (!pending_add(p, &r, b->auth.data + k * per,
+                                 pbft_auth_proof(p, count, b->auth.data,
+                                                 (uint32_t)b->auth.len, k)))
                     pbft_reject(p, r.client_id, r.req_id, ORD_REJECT_BUSY);
         smr_buf_free(&b->batch);
         smr_buf_free(&b->auth);
@@ -300,7 +426,8 @@ void pbft_forward_pending(struct ord_pbft *p)
             struct pbft_pending *e = &p->pending[p->n_pending - 1];
             struct smr_request r = {e->client_id, e->req_id, e->op.data,
                                     (uint32_t)e->op.len};
-            primary_take(p, &r, &e->auth[0][0]);
+            primary_take(p, &r, &e->auth[0][0],
+                         e->has_proof ? e->proof : NULL);
             pending_remove(p, p->n_pending - 1);
         }
         pbft_propose(p, true);
@@ -310,7 +437,8 @@ void pbft_forward_pending(struct ord_pbft *p)
         struct pbft_pending *e = &p->pending[i];
         struct smr_request r = {e->client_id, e->req_id, e->op.data,
                                 (uint32_t)e->op.len};
-        forward_request(p, primary, &r, &e->auth[0][0]);
+        forward_request(p, primary, &r, &e->auth[0][0],
+                        e->has_proof ? e->proof : NULL);
     }
 }
 
@@ -321,23 +449,28 @@ void pbft_on_request(struct ord_pbft *p, const struct ord_pbft_msg *m)
         p->stats.invalid++;
         return;
     }
-    if (!pbft_request_check(p, &r, m->mac[p->cfg.self])) {
+    /* A proof this replica passes on must check: one that does not is a
+     * faulty client's (or a forwarder's), and the request goes with it. */
+    if (m->proof ? !pbft_request_proof_check(p, &r, m->proof)
+                 : !pbft_request_check(p, &r, m->mac[p->cfg.self])) {
         p->stats.bad_mac++;
         return;
     }
     bool primary = pbft_primary_of(p, p->view) == p->cfg.self;
     if (primary && p->mode == PBFT_ACTIVE) {
-        primary_take(p, &r, &m->mac[0][0]);
+        primary_take(p, &r, &m->mac[0][0], m->proof);
         return;
     }
     if (recent_has(p, r.client_id, r.req_id))
         return; /* committed already: the executor answers a retry */
-    if (!pending_add(p, &r, &m->mac[0][0])) {
+    if (!pending_add(p, &r, &m->mac[0][0], m->proof)) {
         pbft_reject(p, r.client_id, r.req_id, ORD_REJECT_BUSY);
         return;
     }
     if (p->mode == PBFT_ACTIVE && m->from == ORD_PBFT_FROM_CLIENT)
-        forward_request(p, pbft_primary_of(p, p->view), &r, &m->mac[0][0]);
+        forward_request(p, pbft_primary_of(p, p->view), &r, &m->mac[0][0],
+                        m->proof);
+    pbft_retry_held(p);
     pbft_arm_view_timer(p);
 }
 
@@ -351,14 +484,19 @@ uint64_t pbft_view_timeout(const struct ord_pbft *p)
     return p->cfg.view_timeout_ms << shift;
 }
 
-/* When the oldest request waiting here must be committed by: T after it
- * arrived or after the view began, whichever is later. */
+/* When the oldest signed request waiting here must be committed by: T
+ * after it arrived signed or after the view began, whichever is later;
+ * UINT64_MAX when none waits. */
 static uint64_t request_deadline(const struct ord_pbft *p)
 {
     uint64_t oldest = UINT64_MAX;
     for (uint32_t i = 0; i < p->n_pending; i++)
-        if (p->pending[i].since_ms < oldest)
+        if ((p->pending[i].has_proof ||
+             ord_pbft_mutant == ORD_PBFT_MUTANT_TIME_UNSIGNED) &&
+            p->pending[i].since_ms < oldest)
             oldest = p->pending[i].since_ms;
+    if (oldest == UINT64_MAX)
+        return UINT64_MAX;
     if (oldest < p->view_since_ms)
         oldest = p->view_since_ms;
     return oldest + pbft_view_timeout(p);
@@ -370,9 +508,9 @@ void pbft_arm_view_timer(struct ord_pbft *p)
         return;
     uint64_t after = pbft_view_timeout(p);
     if (p->mode == PBFT_ACTIVE) {
-        if (p->n_pending == 0)
-            return;
         uint64_t at = request_deadline(p);
+        if (at == UINT64_MAX)
+            return;
         after = at > p->now_ms ? at - p->now_ms : 1;
     }
     p->view_timer_armed = true;
@@ -386,9 +524,10 @@ void pbft_on_view_deadline(struct ord_pbft *p)
         pbft_on_view_timer(p);
         return;
     }
-    if (p->n_pending == 0)
+    uint64_t at = request_deadline(p);
+    if (at == UINT64_MAX)
         return;
-    if (p->now_ms >= request_deadline(p)) {
+    if (p->now_ms >= at) {
         /* A request waited T without committing: the primary is faulty or
          * slow (TOCS §4.5.1). "Committed", not "executed": a slow executor
          * cannot depose a correct primary. */

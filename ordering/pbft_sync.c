@@ -489,7 +489,7 @@ static void resend_votes(struct ord_pbft *p, smr_node_id to, smr_seq from,
          * those from the NEW-VIEW itself. */
         uint32_t count = smr_batch_count(s->pp_batch.data, s->pp_batch.len);
         if (s->pp_view == view && primary &&
-            s->pp_auth.len == (size_t)count * p->n * ORD_PBFT_MAC_BYTES) {
+            s->pp_auth.len >= (size_t)count * p->n * ORD_PBFT_MAC_BYTES) {
             struct ord_pbft_msg *m = pbft_msg_new(p, ORD_PBFT_PRE_PREPARE);
             m->view = view;
             m->seq = seq;

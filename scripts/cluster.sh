@@ -42,6 +42,11 @@ start)
     keys=$(sed -n 's/^keys:[ \t]*\([^ \t#]*\).*/\1/p' "$config")
     if [ -n "$keys" ] && [ ! -e "$keys/replica-0.pub" ]; then
         "$strata" keygen --dir "$keys" --replicas "$n"
+    elif [ -n "$keys" ] && [ ! -e "$keys/clients.pub" ]; then
+        echo "$0: $keys has no clients.pub (an older strata keygen wrote" \
+             "it): remove the directory and the cluster's data, then start" \
+             "again" >&2
+        exit 1
     fi
     : > "$PIDFILE"
     i=0

@@ -16,13 +16,15 @@ static void keygen_help(void)
            "\n"
            "Writes the key directory a PBFT config names in `keys:`: for\n"
            "each replica i an Ed25519 key pair (replica-<i>.pub, and\n"
-           "replica-<i>.key with its client key root, mode 0600), and a\n"
-           "client credential for client-id block B (client.cred, default\n"
-           "block 1). Existing files are never overwritten.\n"
+           "replica-<i>.key with its client key root, mode 0600), the\n"
+           "client CA that certifies clients' signing keys (clients.pub,\n"
+           "and clients.key, mode 0600), and a client credential for\n"
+           "client-id block B (client.cred, default block 1). Existing\n"
+           "files are never overwritten.\n"
            "\n"
            "--enroll B writes a credential for block B to FILE from the\n"
-           "replicas' secrets in DIR: give each client principal its own\n"
-           "block, so no client can use another's ids.\n");
+           "replicas' secrets and clients.key in DIR: give each client\n"
+           "principal its own block, so no client can use another's ids.\n");
 }
 
 int cmd_keygen(int argc, char **argv)

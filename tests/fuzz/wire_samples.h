@@ -283,16 +283,21 @@ static void ws_pbft_done(struct wire_samples *w, const struct ord_pbft_msg *m,
 static void ws_pbft_normal(struct wire_samples *w, unsigned *v)
 {
     static uint8_t op[200], auth[3 * SMR_NODES_MAX * ORD_PBFT_MAC_BYTES];
+    static uint8_t proof[ORD_PBFT_PROOF_BYTES];
+    for (size_t i = 0; i < sizeof proof; i++)
+        proof[i] = (uint8_t)(i * 5 + 3);
     for (size_t i = 0; i < sizeof op; i++)
         op[i] = (uint8_t)(i * 13);
     for (size_t i = 0; i < sizeof auth; i++)
         auth[i] = (uint8_t)(i * 7 + 1);
-    for (unsigned i = 0; i < 2; i++) { /* from a client, forwarded */
+    /* from a client, forwarded with a proof (a signed retransmission) */
+    for (unsigned i = 0; i < 2; i++) {
         struct ord_pbft_msg m = ws_pbft_msg(ORD_PBFT_REQUEST, 4 + 12 * i, *v);
         m.client_id = ws_v(*v + 6);
         m.req_id = ws_v(*v + 7);
         m.op = op;
         m.op_len = i ? sizeof op : 0;
+        m.proof = i ? proof : NULL;
         ws_pbft_done(w, &m, (*v)++);
     }
     for (unsigned i = 0; i < 3; i++) { /* 3 requests, 1, the no-op batch */
@@ -305,6 +310,8 @@ static void ws_pbft_normal(struct wire_samples *w, unsigned *v)
         m.batch_len = (uint32_t)b->len;
         m.req_auth = auth;
         m.req_auth_len = count * n * ORD_PBFT_MAC_BYTES;
+        if (i == 0) /* with one proof entry (the core checks the layout) */
+            m.req_auth_len += ORD_PBFT_PROOF_ENTRY_BYTES;
         ws_pbft_done(w, &m, (*v)++);
     }
     for (int t = ORD_PBFT_PREPARE; t <= ORD_PBFT_CHECKPOINT; t++) {

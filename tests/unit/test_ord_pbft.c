@@ -64,6 +64,12 @@ static uint8_t PK[NODES_MAX][ORD_PBFT_PUBLIC_KEY_BYTES];
 static uint8_t SK[NODES_MAX][ORD_PBFT_SECRET_KEY_BYTES];
 static uint8_t ROOT[NODES_MAX][ORD_PBFT_KEY_BYTES];
 static uint8_t CKEY[CLIENTS_MAX][NODES_MAX][ORD_PBFT_KEY_BYTES];
+/* The client CA, and the signing key of block 0 (the clients' ids) with
+ * its certificate: clients sign their retransmissions. */
+static uint8_t CA_PK[ORD_PBFT_PUBLIC_KEY_BYTES], CA_SK[ORD_PBFT_SECRET_KEY_BYTES];
+static uint8_t BLOCK_PK[ORD_PBFT_PUBLIC_KEY_BYTES];
+static uint8_t BLOCK_SK[ORD_PBFT_SECRET_KEY_BYTES];
+static uint8_t CERT[ORD_PBFT_SIG_BYTES];
 
 static void keys_init(void)
 {
@@ -79,6 +85,11 @@ static void keys_init(void)
     for (int c = 0; c < CLIENTS_MAX; c++)
         for (int i = 0; i < NODES_MAX; i++)
             ord_pbft_client_key(ROOT[i], (smr_client_id)c, CKEY[c][i]);
+    uint8_t seed[32] = {0xca};
+    crypto_sign_seed_keypair(CA_PK, CA_SK, seed);
+    seed[0] = 0xb0;
+    crypto_sign_seed_keypair(BLOCK_PK, BLOCK_SK, seed);
+    ord_pbft_client_cert(CA_SK, 0, BLOCK_PK, CERT);
     done = true;
 }
 
@@ -99,6 +110,8 @@ enum {
     BYZ_LIE = 1 << 10,       /* fabricated catch-up values and checkpoints */
     BYZ_COLLUDE = 1 << 11,   /* votes for whatever each backup was sent */
     BYZ__ALL = (1 << 12) - 1,
+    /* Not drawn at random (test_ord_pbft_clients.c): */
+    BYZ_BAD_TAGS = 1 << 12, /* as primary: a client tag wrong for odd ids */
 };
 
 struct timer {
@@ -613,6 +626,7 @@ static void make_config(smr_node_id id, struct ord_pbft_config *c)
     for (uint32_t j = 0; j < S.n; j++)
         memcpy(c->public_keys[j], PK[j], sizeof c->public_keys[j]);
     memcpy(c->client_key_root, ROOT[id], sizeof c->client_key_root);
+    memcpy(c->client_ca_key, CA_PK, sizeof c->client_ca_key);
 }
 
 /* Durability oracle: what the replica said before it crashed is covered by
@@ -787,6 +801,11 @@ static void client_send(uint32_t c)
                              .op_len = sizeof op};
     ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])CKEY[c], S.n,
                           S.cfg.cluster_id, &r, m.mac);
+    uint8_t proof[ORD_PBFT_PROOF_BYTES];
+    if (cl->tries > 0) { /* a retransmission: signed (TOCS §4.1) */
+        ord_pbft_request_sign(BLOCK_SK, CERT, S.cfg.cluster_id, &r, proof);
+        m.proof = proof;
+    }
     cl->sent_ms = S.now_ms;
     /* First to the primary of the highest view a replica is in; retries to
      * every replica (TOCS §4.1). */
@@ -954,6 +973,11 @@ static void byz_send(smr_node_id id, smr_node_id to,
         return;
     }
     struct ord_pbft_msg *c = ord_pbft_msg_dup(m);
+    if ((b & BYZ_BAD_TAGS) && c->type == ORD_PBFT_PRE_PREPARE &&
+        c->req_auth_len >= (to + 1) * ORD_PBFT_MAC_BYTES && to % 2 == 1) {
+        ((uint8_t *)c->req_auth)[to * ORD_PBFT_MAC_BYTES] ^= 1; /* 1st req */
+        reseal(id, c);
+    }
     bool macced = c->type != ORD_PBFT_REQUEST &&
                   c->type != ORD_PBFT_VIEW_CHANGE &&
                   c->type != ORD_PBFT_NEW_VIEW;

@@ -127,16 +127,53 @@ START_TEST(test_keygen_load_and_requests)
     struct smr_buf f;
     smr_buf_init(&f);
     ck_assert_int_eq(
-        glue_pbft_request_encode(&f, c.cluster_id, pc.epoch, &client, 4, &r),
+        glue_pbft_request_encode(&f, c.cluster_id, pc.epoch, &client, 4, &r,
+                                 false),
         SMR_OK);
     for (smr_node_id i = 0; i < 4; i++)
         ck_assert_msg(core_accepts(cores[i], &f), "replica %u refused", i);
+
+    /* Signed (a retransmission): every replica checks the proof, which the
+     * credential's signing key and the CA's certificate make. */
+    ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
+                                              &client, 4, &r, true),
+                     SMR_OK);
+    for (smr_node_id i = 0; i < 4; i++) {
+        struct ord_pbft_stats st0, st1;
+        ord_pbft_get_stats(cores[i], &st0);
+        ck_assert_msg(core_accepts(cores[i], &f), "replica %u refused", i);
+        ord_pbft_get_stats(cores[i], &st1);
+        ck_assert_uint_eq(st1.signed_requests, st0.signed_requests + 1);
+    }
+    /* A proof is checked even where the tag checks: one flipped bit of the
+     * signature, of the certificate, or a key the CA did not certify, and
+     * the request is dropped. */
+    for (int part = 0; part < 3; part++) {
+        static struct glue_keys bad;
+        bad = client;
+        if (part == 0)
+            bad.client_cert[5] ^= 1;
+        else if (part == 1)
+            bad.client_sign_key[3] ^= 1; /* another key, same certificate */
+        struct smr_request r2 = {r.client_id, 2 + (smr_req_id)part, op, 2};
+        ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
+                                                  &bad, 4, &r2, true),
+                         SMR_OK);
+        if (part == 2) /* flip a bit of the signature in the frame */
+            f.data[f.len - 1 - 4 * ORD_PBFT_MAC_BYTES - 3] ^= 1;
+        for (smr_node_id i = 0; i < 4; i++)
+            ck_assert_msg(!core_accepts(cores[i], &f),
+                          "replica %u took a bad proof (%d)", i, part);
+    }
 
     /* An id of another block: the encoder refuses it, and tags made with
      * this credential's block keys for that id do not check anywhere. */
     struct smr_request other = {((smr_client_id)4 << 32) | 99, 1, op, 2};
     ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
-                                              &client, 4, &other),
+                                              &client, 4, &other, false),
+                     SMR_EINVAL);
+    ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
+                                              &client, 4, &other, true),
                      SMR_EINVAL);
     uint8_t forged[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
     for (uint32_t i = 0; i < 4; i++)
@@ -145,11 +182,23 @@ START_TEST(test_keygen_load_and_requests)
     ck_assert_int_eq(glue_pbft_request_encode_keyed(
                          &f, c.cluster_id, pc.epoch,
                          (const uint8_t(*)[ORD_PBFT_KEY_BYTES])forged, 4,
-                         &other),
+                         &other, NULL),
                      SMR_OK);
     for (smr_node_id i = 0; i < 4; i++)
         ck_assert_msg(!core_accepts(cores[i], &f), "replica %u took a forgery",
                       i);
+    /* Nor can it sign for that block: its certificate names block 3. */
+    static struct glue_keys as_other;
+    as_other = client;
+    as_other.client_block = 4;
+    ck_assert_int_eq(glue_pbft_request_encode_keyed(
+                         &f, c.cluster_id, pc.epoch,
+                         (const uint8_t(*)[ORD_PBFT_KEY_BYTES])forged, 4,
+                         &other, &as_other),
+                     SMR_OK);
+    for (smr_node_id i = 0; i < 4; i++)
+        ck_assert_msg(!core_accepts(cores[i], &f),
+                      "replica %u took a proof of another block", i);
 
     /* Enrolment: a second block's credential works for that block. */
     char cred[160];
@@ -162,11 +211,14 @@ START_TEST(test_keygen_load_and_requests)
         glue_keys_load(&c, SMR_NODES_MAX, true, &client, err, sizeof err),
         SMR_OK);
     ck_assert_uint_eq(client.client_block, 4);
-    ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
-                                              &client, 4, &other),
-                     SMR_OK);
-    for (smr_node_id i = 0; i < 4; i++)
-        ck_assert(core_accepts(cores[i], &f));
+    for (int sign = 0; sign < 2; sign++) {
+        other.req_id = 1 + (smr_req_id)sign;
+        ck_assert_int_eq(glue_pbft_request_encode(&f, c.cluster_id, pc.epoch,
+                                                  &client, 4, &other, sign),
+                         SMR_OK);
+        for (smr_node_id i = 0; i < 4; i++)
+            ck_assert(core_accepts(cores[i], &f));
+    }
 
     for (smr_node_id i = 0; i < 4; i++)
         ord_pbft_destroy(&cores[i]);

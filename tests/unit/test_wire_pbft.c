@@ -105,6 +105,11 @@ static struct {
     uint8_t pk[N][ORD_PBFT_PUBLIC_KEY_BYTES];
     uint8_t sk[N][ORD_PBFT_SECRET_KEY_BYTES];
     uint8_t root[N][ORD_PBFT_KEY_BYTES];
+    /* the client CA, and client 9's block (0) signing key certified by it */
+    uint8_t ca_pk[ORD_PBFT_PUBLIC_KEY_BYTES], ca_sk[ORD_PBFT_SECRET_KEY_BYTES];
+    uint8_t block_pk[ORD_PBFT_PUBLIC_KEY_BYTES];
+    uint8_t block_sk[ORD_PBFT_SECRET_KEY_BYTES];
+    uint8_t cert[ORD_PBFT_SIG_BYTES];
 } C;
 
 static void q_push(smr_node_id to, const struct ord_pbft_msg *m)
@@ -264,8 +269,10 @@ static void run_ms(uint64_t ms)
 }
 
 /* A client request, MACed for every replica, sent over the wire to `to`. */
-static void client_request(smr_node_id to, smr_req_id req)
+/* Client 9's request `req` to replica `to`; `sign` as a retransmission. */
+static void client_request_to(smr_node_id to, smr_req_id req, bool sign)
 {
+    uint8_t proof[ORD_PBFT_PROOF_BYTES];
     uint8_t op[24], keys[N][ORD_PBFT_KEY_BYTES];
     memset(op, (int)req, sizeof op);
     struct smr_request r = {9, req, op, sizeof op};
@@ -279,11 +286,20 @@ static void client_request(smr_node_id to, smr_req_id req)
         ord_pbft_client_key(C.root[i], 9, keys[i]);
     ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, N,
                           CLUSTER, &r, m.mac);
+    if (sign) {
+        ord_pbft_request_sign(C.block_sk, C.cert, CLUSTER, &r, proof);
+        m.proof = proof;
+    }
     q_push(to, &m);
     drain();
     struct ord_event fl = {.type = ORD_EV_FLUSH};
     step(to, &fl);
     drain();
+}
+
+static void client_request(smr_node_id to, smr_req_id req)
+{
+    client_request_to(to, req, false);
 }
 
 static void cluster_start(void)
@@ -294,6 +310,11 @@ static void cluster_start(void)
         uint8_t seed[32] = {(uint8_t)(i + 1), 0x77};
         crypto_sign_seed_keypair(C.pk[i], C.sk[i], seed);
         memset(C.root[i], 0x20 + (int)i, ORD_PBFT_KEY_BYTES);
+        seed[1] = 0xca;
+        crypto_sign_seed_keypair(C.ca_pk, C.ca_sk, seed);
+        seed[1] = 0xb0;
+        crypto_sign_seed_keypair(C.block_pk, C.block_sk, seed);
+        ord_pbft_client_cert(C.ca_sk, 0, C.block_pk, C.cert);
         for (smr_seq s = 0; s < LOG_MAX; s++)
             smr_buf_init(&C.log[i][s]);
     }
@@ -312,6 +333,7 @@ static void cluster_start(void)
         memcpy(c.secret_key, C.sk[i], sizeof c.secret_key);
         memcpy(c.public_keys, C.pk, sizeof C.pk);
         memcpy(c.client_key_root, C.root[i], ORD_PBFT_KEY_BYTES);
+        memcpy(c.client_ca_key, C.ca_pk, ORD_PBFT_PUBLIC_KEY_BYTES);
         ck_assert_int_eq(ord_pbft_new(&c, &C.core[i]), SMR_OK);
     }
     for (smr_node_id i = 0; i < N; i++) {
@@ -348,10 +370,11 @@ START_TEST(test_cores_over_wire)
     run_ms(1000);
     ck_assert_uint_eq(ord_pbft_commit_upto(C.core[3]),
                       ord_pbft_commit_upto(C.core[0]));
-    /* The primary goes silent with a request pending: view change. */
+    /* The primary goes silent; a request retransmitted (signed) to the
+     * backups waits there: view change. */
     C.cut = 1u << 0;
     for (smr_node_id i = 1; i < N; i++)
-        client_request(i, 100);
+        client_request_to(i, 100, true);
     run_ms(3000);
     for (smr_node_id i = 1; i < N; i++) {
         ck_assert_uint_ge(ord_pbft_view(C.core[i]), 1);
@@ -578,8 +601,13 @@ START_TEST(test_request_tags)
         {ORD_PBFT_MAC_BYTES, SMR_OK},
         {4 * ORD_PBFT_MAC_BYTES, SMR_OK},
         {SMR_NODES_MAX * ORD_PBFT_MAC_BYTES, SMR_OK},
-        {ORD_PBFT_MAC_BYTES + 8, SMR_EMALFORMED},
-        {(SMR_NODES_MAX + 1) * ORD_PBFT_MAC_BYTES, SMR_ETOOBIG},
+        /* The layout against n is the core's to check (test_ord_pbft_clients);
+         * the frame bounds a request's share: 16 tags and one proof. */
+        {ORD_PBFT_MAC_BYTES + 8, SMR_OK},
+        {SMR_NODES_MAX * ORD_PBFT_MAC_BYTES + ORD_PBFT_PROOF_ENTRY_BYTES,
+         SMR_OK},
+        {SMR_NODES_MAX * ORD_PBFT_MAC_BYTES + ORD_PBFT_PROOF_ENTRY_BYTES + 1,
+         SMR_ETOOBIG},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ord_pbft_msg d;
@@ -648,10 +676,10 @@ START_TEST(test_huge_declared_counts)
     /* A batch of 4 GiB, an op of 4 GiB, a MAC vector of 4 GiB. */
     EXPECT(SMR_ETOOBIG, HEAD(9), 0x91, 0x91, 0x93, 1, 1, 0xc6, 0xff, 0xff, 0xff,
            0xff);
-    EXPECT(SMR_ETOOBIG, HEAD(1), 0x93, 0, 0, 0xc6, 0xff, 0xff, 0xff, 0xff);
+    EXPECT(SMR_ETOOBIG, HEAD(1), 0x94, 0, 0, 0xc6, 0xff, 0xff, 0xff, 0xff);
     EXPECT(SMR_ETOOBIG, HEAD(3), 0x91, D32, 0xc6, 0xff, 0xff, 0xff, 0xff);
     /* An op within its bound but longer than the frame. */
-    EXPECT(SMR_ETRUNCATED, HEAD(1), 0x93, 0, 0, 0xc6, 0, 0x10, 0, 0, 'x');
+    EXPECT(SMR_ETRUNCATED, HEAD(1), 0x94, 0, 0, 0xc6, 0, 0x10, 0, 0, 'x');
     /* VIEW-CHANGE: 2^32-1 checkpoints, 17, and a Q of 2^16-1. */
     EXPECT(SMR_ETOOBIG, HEAD(6), 0x98, 0, 1, 0, 0xdd, 0xff, 0xff, 0xff, 0xff);
     EXPECT(SMR_ETOOBIG, HEAD(6), 0x98, 0, 1, 0, 0xdc, 0, 17, 0x93, 0x93);
