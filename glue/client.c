@@ -293,12 +293,23 @@ const char *glue_client_error(const struct glue_client *c)
 /* Byzantine: the reply of replica `from` joins the request's vote. Other
  * replies (BUSY, ERROR) are ignored rather than obeyed: a faulty primary
  * answering BUSY to every resend would otherwise keep the client from ever
- * retrying at every replica, which is what deposes it. */
+ * retrying at every replica, which is what deposes it. SIGN is obeyed once
+ * per request: the request goes signed to that replica at once (a faulty
+ * replica asking costs a signature, nothing else). */
 static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
                  const struct wire_reply *rep, glue_client_done_fn done,
                  void *arg)
 {
     struct glue_session *s = &c->sessions[idx];
+    if (rep->status == WIRE_REPLY_SIGN) {
+        struct smr_request r = {c->base_id + idx, s->req_id, s->op.data,
+                                (uint32_t)s->op.len};
+        if (!s->signed_frame && from < c->n &&
+            encode_byzantine(c, idx, &r, true) == SMR_OK)
+            (void)zmq_send(c->socks[from], s->frame.data, s->frame.len,
+                           ZMQ_DONTWAIT); /* lost: the retry covers it */
+        return;
+    }
     switch (glue_reply_quorum_add(&s->votes, from, rep)) {
     case GLUE_VOTE_PENDING:
         return;
@@ -354,6 +365,8 @@ static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
     case WIRE_REPLY_ERROR:
         refused(c, idx, &rep);
         return;
+    case WIRE_REPLY_SIGN:
+        return; /* PBFT only (vote) */
     }
 }
 

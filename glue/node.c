@@ -271,8 +271,9 @@ static void out_reject(struct glue_node *n, const struct ord_output *o)
     struct wire_reply rep = {
         .client_id = o->u.reject.client_id,
         .req_id = o->u.reject.req_id,
-        .status = o->u.reject.reason == ORD_REJECT_BUSY ? WIRE_REPLY_BUSY
-                                                         : WIRE_REPLY_NOT_LEADER,
+        .status = o->u.reject.reason == ORD_REJECT_BUSY   ? WIRE_REPLY_BUSY
+                  : o->u.reject.reason == ORD_REJECT_SIGN ? WIRE_REPLY_SIGN
+                                                          : WIRE_REPLY_NOT_LEADER,
         .leader_hint = o->u.reject.leader_hint,
     };
     reply_to(n, o->u.reject.client_id, &rep);

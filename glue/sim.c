@@ -592,10 +592,16 @@ static void client_finish(struct sim *s, struct sclient *c, const char *type,
 /* PBFT: replica `from`'s reply joins the vote; true when f+1 matching
  * replies make it the answer. Other replies are ignored, as the client
  * library does (a faulty primary answering BUSY must not hold off the
- * retry at every replica). */
+ * retry at every replica), but for SIGN: the first one gets the request
+ * signed from that replica at once. */
 static bool client_vote(struct sim *s, struct sclient *c, uint32_t from,
                         const struct wire_reply *rep)
 {
+    if (rep->status == WIRE_REPLY_SIGN && c->signed_frame.len == 0 &&
+        from < s->opt.replicas) {
+        const struct smr_buf *f = sim_pbft_signed(s, c);
+        sim_net_send(s, TO_REPLICA, c->idx, from, s->now, f->data, f->len);
+    }
     if (rep->status != WIRE_REPLY_OK)
         return false;
     if (s->opt.trace) {

@@ -58,6 +58,7 @@ struct sim_result {
     uint32_t byzantine;     /* PBFT: Byzantine replicas this seed */
     char byz_desc[128];     /* PBFT: who they are and what they do */
     uint64_t byz_tampered;  /* PBFT: frames they altered, dropped or replayed */
+    uint64_t bad_client_requests; /* PBFT: requests of the faulty client */
 };
 
 /* PBFT Byzantine behaviours, bit i named sim_byz_names[i]

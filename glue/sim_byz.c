@@ -31,12 +31,21 @@
  * The first Byzantine replica is, in half the seeds, replica 0: the
  * primary of view 0, where an equivocating primary matters most.
  *
+ * In 40% of the seeds with a Byzantine replica a faulty client runs too
+ * ("client{bad-tags}"): enrolled for a block of its own, it sends unsigned
+ * requests (a put of key "bad", which no correct client reads) whose tags
+ * check at a random set of replicas, mostly at the primary alone, to the
+ * primary or to all, and never retransmits (docs/pbft.md "Faulty
+ * clients"). Its draws come from a stream of their own.
+ *
  * Byzantine replicas keep misbehaving after the other faults stop. Their
  * executed state is excluded from the agreement and digest checks.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exe.h"
 #include "node_internal.h"
 #include "sim_internal.h"
 #include "wire_pbft.h"
@@ -84,6 +93,9 @@ struct sim_byz {
     struct smr_buf replay[NODES_MAX][REPLAY_MAX];
     uint32_t n_replay[NODES_MAX];
     struct eq_rec eq[EQ_SLOTS];
+    bool bad_client;  /* a faulty client runs (its own stream) */
+    uint64_t bad_rng;
+    smr_req_id bad_req;
 };
 
 static uint64_t brnd(struct sim_byz *b)
@@ -131,6 +143,8 @@ static void describe(struct sim *s)
         if (len < cap)
             len += (size_t)snprintf(d + len, cap - len, "}");
     }
+    if (s->byz && s->byz->bad_client && len < cap)
+        snprintf(d + len, cap - len, "%sclient{bad-tags}", len ? " " : "");
 }
 
 /* The second copy of replica `id`: its own store, the same clock rate and
@@ -199,6 +213,8 @@ int sim_byz_setup(struct sim *s, uint64_t seed)
         if (s->nodes[id].byz & BYZ_TWIN)
             add_twin(s, id);
     }
+    b->bad_rng = b->rng ^ 0xC11E47BADULL; /* b->rng's draws stay as they were */
+    b->bad_client = smr_rng_next(&b->bad_rng) % 1000 < 400;
     describe(s);
     return SMR_OK;
 }
@@ -407,9 +423,57 @@ void sim_byz_client_send(struct snode *nd, uint32_t client,
 
 /* ------------------------------------------------------------ replays */
 
+/* The faulty client, about every 70 ms: one request whose tags check only
+ * at some replicas (often the primary alone), never signed, never resent. */
+static void bad_client_tick(struct sim *s)
+{
+    struct sim_byz *b = s->byz;
+    if (smr_rng_next(&b->bad_rng) % 1000 >= 150)
+        return;
+    uint32_t n = s->opt.replicas;
+    smr_client_id id = ((smr_client_id)(s->keys->client_block + 1) << 32) | 9;
+    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    for (uint32_t i = 0; i < n; i++)
+        ord_pbft_client_key(s->keys->client_roots[i], id, keys[i]);
+    struct smr_buf op;
+    smr_buf_init(&op);
+    if (exe_kv_encode(&op, EXE_KV_PUT, "bad", 3, NULL, 0, "x", 1) != SMR_OK)
+        abort();
+    struct smr_request r = {id, ++b->bad_req, op.data, (uint32_t)op.len};
+    struct ord_pbft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = ORD_PBFT_REQUEST;
+    m.from = ORD_PBFT_FROM_CLIENT;
+    m.client_id = id;
+    m.req_id = r.req_id;
+    m.op = r.op;
+    m.op_len = r.op_len;
+    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, n,
+                          s->cfg.cluster_id, &r, m.mac);
+    sodium_memzero(keys, sizeof keys);
+    uint32_t primary = s->clients[0].target % n; /* a guess, as a client's */
+    uint32_t good = smr_rng_next(&b->bad_rng) % 1000 < 600
+                        ? 1u << primary
+                        : (uint32_t)smr_rng_next(&b->bad_rng);
+    for (uint32_t i = 0; i < n; i++)
+        if (!(good & (1u << i)))
+            m.mac[i][0] ^= 1;
+    bool to_all = smr_rng_next(&b->bad_rng) % 1000 < 400;
+    if (wire_encode_pbft(&b->out, s->cfg.cluster_id, s->epoch, &m) != SMR_OK)
+        abort();
+    smr_buf_free(&op);
+    s->res->bad_client_requests++;
+    for (uint32_t i = 0; i < n; i++) /* from a route no reply reaches */
+        if (to_all || i == primary)
+            sim_net_send(s, TO_REPLICA, s->opt.clients, i, s->now,
+                         b->out.data, b->out.len);
+}
+
 void sim_byz_tick(struct sim *s)
 {
     struct sim_byz *b = s->byz;
+    if (b->bad_client)
+        bad_client_tick(s);
     for (uint32_t i = 0; i < s->n_nodes; i++) {
         struct snode *nd = &s->nodes[i];
         uint32_t id = nd->id;

@@ -78,7 +78,8 @@ enum wire_reply_status {
     WIRE_REPLY_NOT_LEADER = 1, /* retry at leader_hint */
     WIRE_REPLY_BUSY = 2,       /* retry later */
     WIRE_REPLY_ERROR = 3,      /* result holds a message */
-    WIRE_REPLY__MAX = WIRE_REPLY_ERROR,
+    WIRE_REPLY_SIGN = 4,       /* PBFT: send this request signed */
+    WIRE_REPLY__MAX = WIRE_REPLY_SIGN,
 };
 
 struct wire_reply {

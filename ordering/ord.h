@@ -66,6 +66,7 @@ enum ord_output_type {
 enum ord_reject_reason {
     ORD_REJECT_NOT_LEADER = 1,
     ORD_REJECT_BUSY = 2,
+    ORD_REJECT_SIGN = 3, /* PBFT: send it signed (the client is suspect) */
 };
 
 struct ord_output {

@@ -236,8 +236,8 @@ struct ord_pbft;
  *      ord_pbft_recover_log_from() to the last index present;
  *   3. ord_pbft_start() (its outputs are returned like a step's).
  * Recovered bytes are untrusted: SMR_ECORRUPT when they do not decode.
- * ord_pbft_new: SMR_ECONFIG for a bad config or keys that do not form a
- * key pair with public_keys[self]; SMR_ENOMEM. */
+ * ord_pbft_new: SMR_ECONFIG for a bad config, keys that do not form a
+ * key pair with public_keys[self], or a zero client_ca_key; SMR_ENOMEM. */
 int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out);
 void ord_pbft_destroy(struct ord_pbft **p);
 int ord_pbft_recover_state(struct ord_pbft *p, const char *key,

@@ -98,6 +98,10 @@ int pbft_keys_init(struct ord_pbft *p)
     crypto_sign_ed25519_sk_to_pk(pk, c->secret_key);
     if (sodium_memcmp(pk, c->public_keys[c->self], sizeof pk) != 0)
         return SMR_ECONFIG;
+    /* Without the client CA no proof checks, so no request is ever timed
+     * and a faulty primary is never deposed. */
+    if (sodium_is_zero(c->client_ca_key, sizeof c->client_ca_key))
+        return SMR_ECONFIG;
     if (crypto_sign_ed25519_sk_to_curve25519(x_sk, c->secret_key) != 0)
         return SMR_ECONFIG;
     for (smr_node_id j = 0; j < c->n_replicas; j++) {

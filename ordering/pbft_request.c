@@ -95,7 +95,14 @@ static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
 {
     int at = pending_find(p, r->client_id, r->req_id);
     if (at >= 0) {
-        pending_sign(p, &p->pending[at], proof);
+        struct pbft_pending *e = &p->pending[at];
+        if (proof && !e->has_proof && !pbft_pending_has(p, r)) {
+            /* One id, two ops (a faulty client): the signed one wins, so
+             * the proof kept is the proof of the op kept. */
+            pbft_set_buf(&e->op, r->op, r->op_len);
+            memcpy(e->auth, tags, (size_t)p->n * ORD_PBFT_MAC_BYTES);
+        }
+        pending_sign(p, e, proof);
         return true;
     }
     for (uint32_t i = p->n_pending; proof && i-- > 0 &&
@@ -356,7 +363,8 @@ static void primary_take(struct ord_pbft *p, const struct smr_request *r,
         return;
     if (!proof && suspected(p, r->client_id) &&
         ord_pbft_mutant != ORD_PBFT_MUTANT_NO_SUSPECT) {
-        p->stats.unsigned_refused++; /* its retransmission comes signed */
+        p->stats.unsigned_refused++; /* a correct client sends it signed */
+        pbft_reject(p, r->client_id, r->req_id, ORD_REJECT_SIGN);
         return;
     }
     size_t entry = smr_batch_entry_bytes(r);
@@ -449,11 +457,19 @@ void pbft_on_request(struct ord_pbft *p, const struct ord_pbft_msg *m)
         p->stats.invalid++;
         return;
     }
-    /* A proof this replica passes on must check: one that does not is a
-     * faulty client's (or a forwarder's), and the request goes with it. */
-    if (m->proof ? !pbft_request_proof_check(p, &r, m->proof)
-                 : !pbft_request_check(p, &r, m->mac[p->cfg.self])) {
+    /* The tag first: a client's request always carries a right one, and a
+     * frame without it costs one MAC, not a signature check. A proof this
+     * replica passes on must check too: one that does not is a faulty
+     * client's (or a forwarder's), and the request goes with it. */
+    if (!pbft_request_check(p, &r, m->mac[p->cfg.self]) ||
+        (m->proof && !pbft_request_proof_check(p, &r, m->proof))) {
         p->stats.bad_mac++;
+        return;
+    }
+    /* One no batch can hold is refused everywhere, so no backup times a
+     * request the primary cannot order. */
+    if (smr_batch_entry_bytes(&r) + 4 > p->cfg.batch_bytes_max) {
+        pbft_reject(p, r.client_id, r.req_id, ORD_REJECT_BUSY);
         return;
     }
     bool primary = pbft_primary_of(p, p->view) == p->cfg.self;

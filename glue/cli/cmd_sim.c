@@ -291,6 +291,7 @@ int cmd_sim(int argc, char **argv)
         sum.corrupt_refusals += r.corrupt_refusals;
         sum.byzantine += r.byzantine;
         sum.byz_tampered += r.byz_tampered;
+        sum.bad_client_requests += r.bad_client_requests;
         byz_seeds += r.byzantine > 0;
         if (!r.failed)
             continue;
@@ -333,10 +334,11 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr,
                 "strata sim: Byzantine: %llu seeds with %llu Byzantine "
                 "replicas in all, %llu frames tampered with, dropped or "
-                "replayed\n",
+                "replayed; %llu requests from faulty clients\n",
                 (unsigned long long)byz_seeds,
                 (unsigned long long)sum.byzantine,
-                (unsigned long long)sum.byz_tampered);
+                (unsigned long long)sum.byz_tampered,
+                (unsigned long long)sum.bad_client_requests);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;

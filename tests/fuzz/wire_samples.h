@@ -118,7 +118,7 @@ static void ws_client(struct wire_samples *w)
                                (enum wire_reply_status)i,
                                i == 1 ? WIRE_LEADER_UNKNOWN : ws_v32(i),
                                bytes,
-                               lens[i]};
+                               lens[i % 4]};
         ws_done(w, wire_encode_reply(ws_next(w), &p), WIRE_REPLY, "reply", i);
     }
     for (unsigned i = 0; i < 2; i++) {

@@ -43,6 +43,7 @@
 
 #define NODES_MAX 7
 #define CLIENTS_MAX 4
+#define ACKED_MAX 4096 /* request ids a client may reach */
 #define SEQ_MAX 8192
 #define REPLAY_MAX 64
 
@@ -171,7 +172,7 @@ struct sim {
     uint8_t log[SEQ_MAX + 1][SMR_DIGEST_BYTES];
     bool log_set[SEQ_MAX + 1];
     smr_seq max_committed;
-    uint8_t acked[CLIENTS_MAX][512];
+    uint8_t acked[CLIENTS_MAX][ACKED_MAX]; /* S.requests stays below */
     unsigned drop, dup, crash, partition;
     uint64_t delay_max_ms, sync_max_ms;
     bool cut[NODES_MAX][NODES_MAX];
@@ -463,7 +464,7 @@ static void check_commit(smr_node_id id, const struct smr_committed *c)
     struct smr_request q;
     smr_batch_iter_init(&it, c->batch, c->batch_len);
     while (smr_batch_next(&it, &q) == SMR_OK)
-        if (q.client_id < CLIENTS_MAX && q.req_id < 512)
+        if (q.client_id < CLIENTS_MAX && q.req_id < ACKED_MAX)
             S.acked[q.client_id][q.req_id] = 1;
 }
 

@@ -98,7 +98,8 @@ static const char *run_attack(enum attack a, uint64_t ms, uint64_t every_ms,
                               uint32_t at_least)
 {
     for (smr_node_id i = 0; i < S.n; i++)
-        node_start(i);
+        if (!S.nodes[i].core)
+            node_start(i); /* a scenario may have started them */
     uint32_t all = (1u << S.n) - 1;
     while (!S.failure && S.now_ms < ms) {
         uint64_t before = S.now_ms;
@@ -173,7 +174,7 @@ END_TEST
  * suspects the client's block and refuses its unsigned requests. */
 static uint64_t primary_only_views(int mutant, uint64_t *refused)
 {
-    setup(12, 1000000);
+    setup(12, ACKED_MAX - 1);
     ord_pbft_mutant = mutant;
     const char *f = run_attack(ATTACK_PRIMARY_ONLY, 10000, 100, 20);
     ord_pbft_mutant = ORD_PBFT_MUTANT_NONE;
@@ -208,7 +209,7 @@ END_TEST
  * drops them, and nobody changes view. */
 static uint64_t not_primary_views(int mutant)
 {
-    setup(13, 1000000);
+    setup(13, ACKED_MAX - 1);
     S.cfg.pending_max = 64;
     ord_pbft_mutant = mutant;
     const char *f = run_attack(ATTACK_NOT_PRIMARY, 5000, 20, 100);
@@ -313,6 +314,73 @@ START_TEST(test_request_auth_layout)
 }
 END_TEST
 
+/* Client `id`'s request (id, req, op) to replica `to` with right tags,
+ * signed with a key of its block that the harness CA certifies. */
+static void signed_send(smr_node_id to, smr_client_id id, smr_req_id req,
+                        const uint8_t *op, uint32_t op_len)
+{
+    uint8_t keys[NODES_MAX][ORD_PBFT_KEY_BYTES], proof[ORD_PBFT_PROOF_BYTES];
+    uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES], sk[ORD_PBFT_SECRET_KEY_BYTES];
+    uint8_t seed[32] = {0xb1}, cert[ORD_PBFT_SIG_BYTES];
+    crypto_sign_seed_keypair(pk, sk, seed);
+    ord_pbft_client_cert(CA_SK, ORD_PBFT_CLIENT_BLOCK(id), pk, cert);
+    for (smr_node_id i = 0; i < S.n; i++)
+        ord_pbft_client_key(ROOT[i], id, keys[i]);
+    struct smr_request r = {id, req, op, op_len};
+    struct ord_pbft_msg m = {.type = ORD_PBFT_REQUEST,
+                             .from = ORD_PBFT_FROM_CLIENT,
+                             .client_id = id,
+                             .req_id = req,
+                             .op = op,
+                             .op_len = op_len,
+                             .proof = proof};
+    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, S.n,
+                          S.cfg.cluster_id, &r, m.mac);
+    ord_pbft_request_sign(sk, cert, S.cfg.cluster_id, &r, proof);
+    struct ord_event ev = {.type = ORD_EV_MESSAGE};
+    ev.u.message.from = ORD_PBFT_FROM_CLIENT;
+    ev.u.message.msg = &m;
+    step(to, &ev);
+}
+
+/* One request id, two ops: the pending entry keeps the op of the proof it
+ * keeps (else the proof fails wherever the entry is forwarded, and the
+ * backups time a request no replica can order). */
+START_TEST(test_signed_op_replaces_unsigned)
+{
+    setup(16, 1);
+    for (smr_node_id i = 0; i < S.n; i++)
+        node_start(i);
+    bad_send(2, 0xf); /* req 1, op of 1s, right tags everywhere */
+    struct ord_pbft *b = S.nodes[2].core;
+    ck_assert_uint_eq(b->n_pending, 1);
+    uint8_t other[16];
+    memset(other, 0x77, sizeof other);
+    signed_send(2, BAD_CLIENT, 1, other, sizeof other);
+    ck_assert_uint_eq(b->n_pending, 1);
+    ck_assert(b->pending[0].has_proof);
+    ck_assert_uint_eq(b->pending[0].op.len, sizeof other);
+    ck_assert_mem_eq(b->pending[0].op.data, other, sizeof other);
+    sim_free();
+}
+END_TEST
+
+/* A signed request no batch can hold is refused at a backup too: it would
+ * be timed there, and every primary would refuse it in turn. */
+START_TEST(test_oversized_request_not_timed)
+{
+    setup(17, 1);
+    for (smr_node_id i = 0; i < S.n; i++)
+        node_start(i);
+    static uint8_t big[96 * 1024];
+    ck_assert_uint_lt(S.nodes[1].core->cfg.batch_bytes_max, sizeof big);
+    signed_send(1, BAD_CLIENT, 1, big, sizeof big);
+    ck_assert_uint_eq(S.nodes[1].core->n_pending, 0);
+    ck_assert_uint_eq(S.nodes[1].core->stats.bad_mac, 0);
+    sim_free();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ord_pbft_clients");
@@ -323,6 +391,8 @@ int main(void)
     tcase_add_test(tc, test_client_with_primary_only_tags);
     tcase_add_test(tc, test_client_with_bad_primary_tag);
     tcase_add_test(tc, test_full_pending_table_still_times);
+    tcase_add_test(tc, test_signed_op_replaces_unsigned);
+    tcase_add_test(tc, test_oversized_request_not_timed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -482,7 +482,7 @@ START_TEST(test_wrong_types)
     /* REPLY status out of its enum; u32 leader_hint of 2^32. */
     EXPECT(WIRE_REPLY, SMR_OK, 0x98, 1, 2, 0, 0, 0, 3, 0xce, 0xff, 0xff, 0xff,
            0xff, 0xc4, 0);
-    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 4, 0, 0xc4, 0);
+    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 5, 0, 0xc4, 0);
     EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 0, 0xcf, 0, 0, 0, 1,
            0, 0, 0, 0, 0xc4, 0);
     /* STATUS is_leader must be a bool, not an int. */
