@@ -180,8 +180,7 @@ void glue_client_destroy(struct glue_client **pc)
             zmq_close(c->socks[i]);
     if (c->own_zctx && c->zctx)
         zmq_ctx_term(c->zctx);
-    for (uint32_t i = 0; c->sessions && i < c->n_sessions; i++)
-    {
+    for (uint32_t i = 0; c->sessions && i < c->n_sessions; i++) {
         smr_buf_free(&c->sessions[i].frame);
         smr_buf_free(&c->sessions[i].op);
     }
