@@ -439,8 +439,11 @@ static void on_preprepare(struct ord_pbft *p, const struct ord_pbft_msg *m)
     case PBFT_AUTH_OK:
         break;
     }
+    /* The client tags are not kept: only the primary resends its
+     * pre-prepares, and a new view's carry none. A quarter less to write
+     * per request with n = 4. */
     pbft_install_preprepare(p, s, m->view, d, m->leader_time_ms, m->batch,
-                            m->batch_len, m->req_auth, m->req_auth_len);
+                            m->batch_len, NULL, 0);
     pbft_accept_preprepare_as_backup(p, s);
 }
 
