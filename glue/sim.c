@@ -326,6 +326,7 @@ static void node_down(struct sim *s, struct snode *nd, const char *why)
         if (sent_by_replica(s->heap[i], nd->id) && s->heap[i]->depart > s->now)
             s->heap[i]->cancelled = true;
     nd->syncing = false;
+    sim_byz_count(s, nd);
     glue_node_destroy(&nd->n);
     unsigned keep = (unsigned)(sim_rnd(s) % 1001);
     sto_mem_crash(nd->store, &s->rng, keep);
@@ -1061,6 +1062,7 @@ static void check_history(struct sim *s)
 static void teardown(struct sim *s)
 {
     for (uint32_t i = 0; i < s->n_nodes; i++) {
+        sim_byz_count(s, &s->nodes[i]);
         glue_node_destroy(&s->nodes[i].n);
         sto_close(&s->nodes[i].store);
         glue_executor_destroy(&s->execs[i].x);

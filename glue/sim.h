@@ -59,11 +59,13 @@ struct sim_result {
     char byz_desc[128];     /* PBFT: who they are and what they do */
     uint64_t byz_tampered;  /* PBFT: frames they altered, dropped or replayed */
     uint64_t bad_client_requests; /* PBFT: requests of the faulty client */
+    uint64_t held;            /* PBFT: pre-prepares correct replicas held */
+    uint64_t signed_requests; /* PBFT: client signatures they checked */
 };
 
 /* PBFT Byzantine behaviours, bit i named sim_byz_names[i]
  * (SIM_BYZ_BEHAVIOURS of them), for --behaviours and the trace. */
-#define SIM_BYZ_BEHAVIOURS 10
+#define SIM_BYZ_BEHAVIOURS 11
 extern const char *const sim_byz_names[SIM_BYZ_BEHAVIOURS];
 
 /* Runs one seed. Returns SMR_OK whether or not an invariant broke (see

@@ -27,6 +27,11 @@
  *               digest, re-sealed
  *   bad-vc      its VIEW-CHANGEs claim nothing prepared or pre-prepared
  *               (P and Q empty), re-signed: it hides what it voted for
+ *   bad-tags    as primary, the first request's client tag for each
+ *               odd-numbered backup flipped, re-sealed: those backups hold
+ *               the pre-prepare until the client's signed retransmission
+ *               (only with --behaviours: drawing it would change every
+ *               seed's draws)
  *
  * The first Byzantine replica is, in half the seeds, replica 0: the
  * primary of view 0, where an equivocating primary matters most.
@@ -53,7 +58,7 @@
 const char *const sim_byz_names[SIM_BYZ_BEHAVIOURS] = {
     "silent", "equivocate", "collude", "bad-reply",
     "replay", "mutate",     "bad-mac", "twin",
-    "conflict", "bad-vc",
+    "conflict", "bad-vc",     "bad-tags",
 };
 
 enum {
@@ -67,9 +72,10 @@ enum {
     BYZ_TWIN = 1 << 7,
     BYZ_CONFLICT = 1 << 8,
     BYZ_BAD_VC = 1 << 9,
-    BYZ_ALL = (1 << SIM_BYZ_BEHAVIOURS) - 1,
+    BYZ_BAD_TAGS = 1 << 10,
+    BYZ_ALL = (1 << 10) - 1, /* those drawn at random */
     BYZ_DECODE = BYZ_EQUIVOCATE | BYZ_COLLUDE | BYZ_MUTATE | BYZ_BAD_MAC |
-                 BYZ_CONFLICT | BYZ_BAD_VC,
+                 BYZ_CONFLICT | BYZ_BAD_VC | BYZ_BAD_TAGS,
 };
 
 #define REPLAY_MAX 32             /* old frames kept per replica */
@@ -93,6 +99,7 @@ struct sim_byz {
     struct smr_buf replay[NODES_MAX][REPLAY_MAX];
     uint32_t n_replay[NODES_MAX];
     struct eq_rec eq[EQ_SLOTS];
+    struct smr_buf auth; /* bad-tags: the pre-prepare's tags, changed */
     bool bad_client;  /* a faulty client runs (its own stream) */
     uint64_t bad_rng;
     smr_req_id bad_req;
@@ -198,6 +205,7 @@ int sim_byz_setup(struct sim *s, uint64_t seed)
     struct sim_byz *b = s->byz;
     b->rng = rng;
     smr_buf_init(&b->out);
+    smr_buf_init(&b->auth);
     uint32_t allowed = s->opt.behaviours ? s->opt.behaviours : BYZ_ALL;
     for (uint32_t k = 0; k < count; k++) {
         uint32_t id = k == 0 && bchance(b, 500) ? 0 : (uint32_t)(brnd(b) % n);
@@ -230,6 +238,7 @@ void sim_byz_free(struct sim *s)
         for (uint32_t k = 0; k < REPLAY_MAX; k++)
             smr_buf_free(&b->replay[i][k]);
     smr_buf_free(&b->out);
+    smr_buf_free(&b->auth);
     free(b);
     s->byz = NULL;
 }
@@ -328,6 +337,15 @@ static bool tamper(struct snode *nd, uint32_t to, struct ord_pbft_msg *m)
     if ((nd->byz & BYZ_COLLUDE) &&
         (m->type == ORD_PBFT_PREPARE || m->type == ORD_PBFT_COMMIT))
         reseal |= collude(s, to, m);
+    if ((nd->byz & BYZ_BAD_TAGS) && m->type == ORD_PBFT_PRE_PREPARE &&
+        to % 2 == 1 && m->req_auth_len >= (to + 1) * ORD_PBFT_MAC_BYTES) {
+        smr_buf_reset(&b->auth);
+        if (smr_buf_append(&b->auth, m->req_auth, m->req_auth_len) != SMR_OK)
+            abort();
+        b->auth.data[to * ORD_PBFT_MAC_BYTES] ^= 1; /* request 0, slot `to` */
+        m->req_auth = b->auth.data;
+        reseal = true;
+    }
     if ((nd->byz & BYZ_CONFLICT) &&
         (m->type == ORD_PBFT_PREPARE || m->type == ORD_PBFT_COMMIT ||
          m->type == ORD_PBFT_CHECKPOINT) &&
@@ -467,6 +485,16 @@ static void bad_client_tick(struct sim *s)
         if (to_all || i == primary)
             sim_net_send(s, TO_REPLICA, s->opt.clients, i, s->now,
                          b->out.data, b->out.len);
+}
+
+void sim_byz_count(struct sim *s, struct snode *nd)
+{
+    if (!s->pbft || !nd->n || nd->byz)
+        return;
+    struct ord_pbft_stats st;
+    ord_pbft_get_stats(nd->n->core, &st);
+    s->res->held += st.held;
+    s->res->signed_requests += st.signed_requests;
 }
 
 void sim_byz_tick(struct sim *s)

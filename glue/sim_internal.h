@@ -158,6 +158,9 @@ void sim_byz_client_send(struct snode *nd, uint32_t client,
 /* Misbehaviour not tied to a frame of its own (replays), each fault tick,
  * also after the faults stop. */
 void sim_byz_tick(struct sim *s);
+/* Adds a PBFT replica's counters to the seed's result (before its core
+ * goes: a crash, the end of the seed). */
+void sim_byz_count(struct sim *s, struct snode *nd);
 /* Client c's request r as a PBFT frame with its MAC vector. */
 void sim_pbft_request(struct sim *s, struct sclient *c,
                       const struct smr_request *r);

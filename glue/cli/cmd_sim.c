@@ -292,6 +292,8 @@ int cmd_sim(int argc, char **argv)
         sum.byzantine += r.byzantine;
         sum.byz_tampered += r.byz_tampered;
         sum.bad_client_requests += r.bad_client_requests;
+        sum.held += r.held;
+        sum.signed_requests += r.signed_requests;
         byz_seeds += r.byzantine > 0;
         if (!r.failed)
             continue;
@@ -334,11 +336,15 @@ int cmd_sim(int argc, char **argv)
         fprintf(stderr,
                 "strata sim: Byzantine: %llu seeds with %llu Byzantine "
                 "replicas in all, %llu frames tampered with, dropped or "
-                "replayed; %llu requests from faulty clients\n",
+                "replayed; %llu requests from faulty clients; correct "
+                "replicas held %llu pre-prepares and checked %llu client "
+                "signatures\n",
                 (unsigned long long)byz_seeds,
                 (unsigned long long)sum.byzantine,
                 (unsigned long long)sum.byz_tampered,
-                (unsigned long long)sum.bad_client_requests);
+                (unsigned long long)sum.bad_client_requests,
+                (unsigned long long)sum.held,
+                (unsigned long long)sum.signed_requests);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;
