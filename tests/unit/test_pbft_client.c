@@ -2,7 +2,8 @@
  * test_pbft_client.c: Check suite for what a PBFT deployment adds around
  * the core: key files (glue/keys.c: `strata keygen`, enrolment, loading and
  * its refusals), the client's authenticated requests and the f+1 reply
- * vote (glue/reply_quorum.c), and client ids bound to credential blocks.
+ * vote (glue/reply_quorum.c), client ids bound to credential blocks, and
+ * when the client library signs a request (fake replicas on ipc sockets).
  * A real PBFT core is the judge of every request built here.
  */
 #include <check.h>
@@ -13,6 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
+#include "client.h"
+#include "clock.h"
 #include "keys.h"
 #include "pbft.h"
 #include "reply_quorum.h"
@@ -366,6 +371,154 @@ START_TEST(test_reply_vote)
 }
 END_TEST
 
+/* ------------------------------------------- the client library's sends */
+
+/* Four fake replicas (ROUTER sockets on ipc paths) in front of a PBFT
+ * client: what it sends, and when it signs. */
+struct fakes {
+    void *ctx, *r[4];
+    char path[4][64];
+    uint8_t id[4][256];
+    size_t id_len[4];
+};
+
+static void fakes_open(struct fakes *fk, struct glue_config *c,
+                       struct glue_keys *k)
+{
+    glue_config_defaults(c);
+    snprintf(c->protocol, sizeof c->protocol, "pbft");
+    c->cluster_id = 77;
+    c->n_replicas = 4;
+    glue_keys_derive(5, 4, 1, k);
+    c->keys_mem = k;
+    fk->ctx = zmq_ctx_new();
+    for (int i = 0; i < 4; i++) {
+        c->replicas[i].id = (smr_node_id)i;
+        snprintf(c->replicas[i].peer, sizeof c->replicas[i].peer,
+                 "ipc:///tmp/strata-fake-peer-%d-%d", (int)getpid(), i);
+        snprintf(fk->path[i], sizeof fk->path[i],
+                 "ipc:///tmp/strata-fake-client-%d-%d", (int)getpid(), i);
+        snprintf(c->replicas[i].client, sizeof c->replicas[i].client, "%s",
+                 fk->path[i]);
+        fk->r[i] = zmq_socket(fk->ctx, ZMQ_ROUTER);
+        ck_assert_int_eq(zmq_bind(fk->r[i], fk->path[i]), 0);
+    }
+}
+
+static void fakes_close(struct fakes *fk)
+{
+    for (int i = 0; i < 4; i++) {
+        zmq_close(fk->r[i]);
+        unlink(fk->path[i] + strlen("ipc://"));
+    }
+    zmq_ctx_term(fk->ctx);
+}
+
+/* The request replica i received (waiting up to 1 s), decoded into *m;
+ * false when none came. */
+static bool fake_recv(struct fakes *fk, int i, struct ord_pbft_msg *m,
+                      int timeout_ms)
+{
+    static struct wire_pbft_store store;
+    static uint8_t frame[4096];
+    zmq_pollitem_t it = {fk->r[i], 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return false;
+    int n = zmq_recv(fk->r[i], fk->id[i], sizeof fk->id[i], 0);
+    ck_assert_int_gt(n, 0);
+    fk->id_len[i] = (size_t)n;
+    n = zmq_recv(fk->r[i], frame, sizeof frame, 0);
+    ck_assert_int_gt(n, 0);
+    uint64_t cluster;
+    smr_epoch epoch;
+    ck_assert_int_eq(wire_decode_pbft(frame, (size_t)n, &cluster, &epoch, m,
+                                      &store),
+                     SMR_OK);
+    ck_assert_int_eq(m->type, ORD_PBFT_REQUEST);
+    return true;
+}
+
+static void fake_reply(struct fakes *fk, int i, const struct ord_pbft_msg *m,
+                       enum wire_reply_status status, const char *result)
+{
+    struct wire_reply rep = {.client_id = m->client_id,
+                             .req_id = m->req_id,
+                             .seq = 1,
+                             .status = status,
+                             .leader_hint = 0,
+                             .result = (const uint8_t *)result,
+                             .result_len = (uint32_t)strlen(result)};
+    struct smr_buf f;
+    smr_buf_init(&f);
+    ck_assert_int_eq(wire_encode_reply(&f, &rep), SMR_OK);
+    zmq_send(fk->r[i], fk->id[i], fk->id_len[i], ZMQ_SNDMORE);
+    zmq_send(fk->r[i], f.data, f.len, 0);
+    smr_buf_free(&f);
+}
+
+static int done_calls;
+static void on_done(void *arg, uint32_t session, const uint8_t *result,
+                    uint32_t len, smr_seq seq)
+{
+    (void)arg, (void)session, (void)seq;
+    ck_assert_uint_eq(len, 2);
+    ck_assert_mem_eq(result, "ok", 2);
+    done_calls++;
+}
+
+static void poll_for(struct glue_client *cl, uint64_t now, int ms)
+{
+    for (int t = 0; t < ms; t++) {
+        glue_client_poll(cl, now, on_done, NULL);
+        usleep(1000);
+    }
+}
+
+/* A first request goes to all, unsigned; SIGN from a replica gets it signed
+ * to that replica at once, once; a retry after the timeout goes to all,
+ * signed; f+1 matching replies complete it. */
+START_TEST(test_client_signs_when_asked_and_on_retry)
+{
+    struct fakes fk;
+    struct glue_config c;
+    static struct glue_keys k;
+    fakes_open(&fk, &c, &k);
+    struct glue_client *cl;
+    ck_assert_int_eq(glue_client_new(&c, fk.ctx, &cl), SMR_OK);
+    ck_assert_int_eq(glue_client_submit(cl, 0, (const uint8_t *)"op", 2),
+                     SMR_OK);
+    struct ord_pbft_msg m;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(fake_recv(&fk, i, &m, 1000), "replica %d got nothing", i);
+        ck_assert_ptr_null(m.proof);
+    }
+    uint64_t t0 = glue_mono_ms(); /* the clock submit used */
+    fake_reply(&fk, 0, &m, WIRE_REPLY_SIGN, "");
+    poll_for(cl, t0, 50);
+    ck_assert(fake_recv(&fk, 0, &m, 1000));
+    ck_assert_ptr_nonnull(m.proof);
+    fake_reply(&fk, 0, &m, WIRE_REPLY_SIGN, ""); /* asked again: ignored */
+    poll_for(cl, t0, 50);
+    for (int i = 0; i < 4; i++)
+        ck_assert(!fake_recv(&fk, i, &m, 0));
+    /* The retry, after the 400 ms timeout: to every replica, signed. */
+    poll_for(cl, t0 + 10000, 20);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(fake_recv(&fk, i, &m, 1000), "no retry at %d", i);
+        ck_assert_ptr_nonnull(m.proof);
+    }
+    /* One reply is not enough, f+1 = 2 matching are. */
+    fake_reply(&fk, 1, &m, WIRE_REPLY_OK, "ok");
+    poll_for(cl, t0 + 10000, 50);
+    ck_assert_int_eq(done_calls, 0);
+    fake_reply(&fk, 3, &m, WIRE_REPLY_OK, "ok");
+    poll_for(cl, t0 + 10000, 50);
+    ck_assert_int_eq(done_calls, 1);
+    glue_client_destroy(&cl);
+    fakes_close(&fk);
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -376,6 +529,7 @@ int main(void)
     tcase_add_test(tc, test_key_files_refused);
     tcase_add_test(tc, test_secret_key_of_another_replica_refused);
     tcase_add_test(tc, test_reply_vote);
+    tcase_add_test(tc, test_client_signs_when_asked_and_on_retry);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
