@@ -5,7 +5,7 @@
  * result only when f+1 distinct replicas return the same one (at least one
  * of them is correct), and reports a failure, instead of guessing, once no
  * result can reach f+1 any more. Free of I/O: the client library
- * (client.c) and the simulator's clients (sim.c) share it.
+ * (client.c) and the simulator's clients (sim_client.c) share it.
  */
 #ifndef STRATA_GLUE_REPLY_QUORUM_H
 #define STRATA_GLUE_REPLY_QUORUM_H

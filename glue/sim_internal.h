@@ -1,7 +1,8 @@
 /*
  * sim_internal.h: the simulator's state, shared by sim.c (the cluster, the
- * network, faults, clients and oracles) and sim_byz.c (PBFT: keys,
- * Byzantine replicas and Twins). Not an API: only those two include it.
+ * network, faults and oracles), sim_client.c (clients and their history)
+ * and sim_byz.c (PBFT: keys, Byzantine replicas and clients, Twins). Not an
+ * API: only those three include it.
  */
 #ifndef STRATA_GLUE_SIM_INTERNAL_H
 #define STRATA_GLUE_SIM_INTERNAL_H
@@ -166,6 +167,12 @@ void sim_pbft_request(struct sim *s, struct sclient *c,
                       const struct smr_request *r);
 /* The client's current request signed (made at the first retransmission). */
 const struct smr_buf *sim_pbft_signed(struct sim *s, struct sclient *c);
+
+/* Clients (sim_client.c): a reply frame from replica `from`, and a tick
+ * (start, retry or give up, by the clock). */
+void sim_client_reply(struct sim *s, struct sclient *c, uint32_t from,
+                      const uint8_t *f, size_t len);
+void sim_client_tick(struct sim *s, struct sclient *c);
 
 /* Shared helpers (sim.c). */
 uint64_t sim_rnd(struct sim *s);
