@@ -145,8 +145,9 @@ struct pbft_sig {
 
 /* A client block this replica suspects (a request of it came in a
  * pre-prepare it could not authenticate): while primary, it orders that
- * block's requests only signed. Direct-mapped, lossy. */
+ * block's requests only signed. Set-associative (64 sets of 4), lossy. */
 #define PBFT_SUSPECTS 256
+#define PBFT_SUSPECT_WAYS 4
 struct pbft_suspect {
     uint32_t block;
     uint64_t until_ms;

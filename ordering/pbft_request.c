@@ -134,24 +134,42 @@ static bool pending_add(struct ord_pbft *p, const struct smr_request *r,
 
 /* ------------------------------------------------------ suspect clients */
 
-static struct pbft_suspect *suspect_slot(struct ord_pbft *p, uint32_t block)
+/* The set of PBFT_SUSPECT_WAYS entries a block may occupy (a lossy,
+ * set-associative table: blocks that share a set cannot evict each other's
+ * suspicion unless more than PBFT_SUSPECT_WAYS of them are suspect). */
+static struct pbft_suspect *suspect_set(struct ord_pbft *p, uint32_t block)
 {
-    static_assert(PBFT_SUSPECTS == 256, "the table index is 8 bits");
-    return &p->suspects[(block * 0x9E3779B1u) >> 24];
+    static_assert(PBFT_SUSPECTS / PBFT_SUSPECT_WAYS == 64,
+                  "the set index is 6 bits");
+    return &p->suspects[((block * 0x9E3779B1u) >> 26) * PBFT_SUSPECT_WAYS];
 }
 
 static bool suspected(struct ord_pbft *p, smr_client_id c)
 {
     uint32_t block = ORD_PBFT_CLIENT_BLOCK(c);
-    const struct pbft_suspect *s = suspect_slot(p, block);
-    return s->block == block && p->now_ms < s->until_ms;
+    const struct pbft_suspect *set = suspect_set(p, block);
+    for (uint32_t w = 0; w < PBFT_SUSPECT_WAYS; w++)
+        if (set[w].block == block && p->now_ms < set[w].until_ms)
+            return true;
+    return false;
 }
 
+/* Suspects c's block from now: its own entry, else the set's entry that
+ * expires first (an expired one first of all). */
 static void suspect(struct ord_pbft *p, smr_client_id c)
 {
-    struct pbft_suspect *s = suspect_slot(p, ORD_PBFT_CLIENT_BLOCK(c));
-    s->block = ORD_PBFT_CLIENT_BLOCK(c);
-    s->until_ms = p->now_ms + ORD_PBFT_SUSPECT_MS;
+    uint32_t block = ORD_PBFT_CLIENT_BLOCK(c);
+    struct pbft_suspect *set = suspect_set(p, block), *e = &set[0];
+    for (uint32_t w = 0; w < PBFT_SUSPECT_WAYS; w++) {
+        if (set[w].block == block && set[w].until_ms) {
+            e = &set[w];
+            break;
+        }
+        if (set[w].until_ms < e->until_ms)
+            e = &set[w];
+    }
+    e->block = block;
+    e->until_ms = p->now_ms + ORD_PBFT_SUSPECT_MS;
 }
 
 /* ------------------------------------------------- held pre-prepares */

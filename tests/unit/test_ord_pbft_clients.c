@@ -31,20 +31,20 @@
 
 static smr_req_id bad_req;
 
-/* A request of the faulty client to replica `to`, whose tag for replica i
+/* A request of faulty client `id` to replica `to`, whose tag for replica i
  * is right exactly when bit i of `good` is set. Never signed. */
-static void bad_send(smr_node_id to, uint32_t good)
+static void bad_send_as(smr_client_id id, smr_node_id to, uint32_t good)
 {
     uint8_t keys[NODES_MAX][ORD_PBFT_KEY_BYTES];
     uint8_t op[16];
     bad_req++;
     memset(op, (int)bad_req, sizeof op);
     for (smr_node_id i = 0; i < S.n; i++)
-        ord_pbft_client_key(ROOT[i], BAD_CLIENT, keys[i]);
-    struct smr_request r = {BAD_CLIENT, bad_req, op, sizeof op};
+        ord_pbft_client_key(ROOT[i], id, keys[i]);
+    struct smr_request r = {id, bad_req, op, sizeof op};
     struct ord_pbft_msg m = {.type = ORD_PBFT_REQUEST,
                              .from = ORD_PBFT_FROM_CLIENT,
-                             .client_id = BAD_CLIENT,
+                             .client_id = id,
                              .req_id = bad_req,
                              .op = op,
                              .op_len = sizeof op};
@@ -61,6 +61,11 @@ static void bad_send(smr_node_id to, uint32_t good)
     step(to, &ev);
     struct ord_event fl = {.type = ORD_EV_FLUSH};
     step(to, &fl);
+}
+
+static void bad_send(smr_node_id to, uint32_t good)
+{
+    bad_send_as(BAD_CLIENT, to, good);
 }
 
 /* The primary of the highest view a correct replica is active in. */
@@ -381,6 +386,40 @@ START_TEST(test_oversized_request_not_timed)
 }
 END_TEST
 
+/* True when replica `id` suspects client block `block` now. */
+static bool suspects_block(smr_node_id id, uint32_t block)
+{
+    const struct ord_pbft *p = S.nodes[id].core;
+    for (uint32_t i = 0; i < PBFT_SUSPECTS; i++)
+        if (p->suspects[i].block == block && S.now_ms < p->suspects[i].until_ms)
+            return true;
+    return false;
+}
+
+/* Blocks that share a set of the suspect table do not evict each other:
+ * four of them, all held by a backup, are all suspect there. */
+START_TEST(test_suspects_share_a_set)
+{
+    setup(18, 1);
+    for (smr_node_id i = 0; i < S.n; i++)
+        node_start(i);
+    uint32_t blocks[PBFT_SUSPECT_WAYS], found = 0;
+    uint32_t set = (1u * 0x9E3779B1u) >> 26;
+    for (uint32_t b = 1; found < PBFT_SUSPECT_WAYS; b++)
+        if (((b * 0x9E3779B1u) >> 26) == set)
+            blocks[found++] = b;
+    for (uint32_t k = 0; k < PBFT_SUSPECT_WAYS; k++) {
+        bad_send_as(((smr_client_id)blocks[k] << 32) | 3, 0, 1u << 0);
+        for (uint64_t until = S.now_ms + 50; S.now_ms < until;)
+            run_one(); /* the pre-prepare reaches the backups */
+    }
+    for (uint32_t k = 0; k < PBFT_SUSPECT_WAYS; k++)
+        ck_assert_msg(suspects_block(1, blocks[k]), "block %u evicted",
+                      blocks[k]);
+    sim_free();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ord_pbft_clients");
@@ -393,6 +432,7 @@ int main(void)
     tcase_add_test(tc, test_full_pending_table_still_times);
     tcase_add_test(tc, test_signed_op_replaces_unsigned);
     tcase_add_test(tc, test_oversized_request_not_timed);
+    tcase_add_test(tc, test_suspects_share_a_set);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
