@@ -266,14 +266,23 @@ static int out_commit(struct glue_node *n, const struct smr_committed *c)
     return rc == SMR_OK ? checkpoint_if_due(n) : rc;
 }
 
+/* The reply status that tells a client why a core refused its request. */
+static enum wire_reply_status reject_status(enum ord_reject_reason why)
+{
+    switch (why) {
+    case ORD_REJECT_BUSY: return WIRE_REPLY_BUSY;
+    case ORD_REJECT_SIGN: return WIRE_REPLY_SIGN;
+    case ORD_REJECT_NOT_LEADER: break;
+    }
+    return WIRE_REPLY_NOT_LEADER;
+}
+
 static void out_reject(struct glue_node *n, const struct ord_output *o)
 {
     struct wire_reply rep = {
         .client_id = o->u.reject.client_id,
         .req_id = o->u.reject.req_id,
-        .status = o->u.reject.reason == ORD_REJECT_BUSY   ? WIRE_REPLY_BUSY
-                  : o->u.reject.reason == ORD_REJECT_SIGN ? WIRE_REPLY_SIGN
-                                                          : WIRE_REPLY_NOT_LEADER,
+        .status = reject_status(o->u.reject.reason),
         .leader_hint = o->u.reject.leader_hint,
     };
     reply_to(n, o->u.reject.client_id, &rep);

@@ -46,7 +46,6 @@
  * Byzantine replicas keep misbehaving after the other faults stop. Their
  * executed state is excluded from the agreement and digest checks.
  */
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +102,8 @@ struct sim_byz {
     bool bad_client;  /* a faulty client runs (its own stream) */
     uint64_t bad_rng;
     smr_req_id bad_req;
+    smr_client_id bad_id;
+    uint8_t bad_keys[NODES_MAX][ORD_PBFT_KEY_BYTES]; /* its key per replica */
 };
 
 static uint64_t brnd(struct sim_byz *b)
@@ -223,6 +224,10 @@ int sim_byz_setup(struct sim *s, uint64_t seed)
     }
     b->bad_rng = b->rng ^ 0xC11E47BADULL; /* b->rng's draws stay as they were */
     b->bad_client = smr_rng_next(&b->bad_rng) % 1000 < 400;
+    b->bad_id = ((smr_client_id)(s->keys->client_block + 1) << 32) | 9;
+    for (uint32_t i = 0; b->bad_client && i < n; i++)
+        ord_pbft_client_key(s->keys->client_roots[i], b->bad_id,
+                            b->bad_keys[i]);
     describe(s);
     return SMR_OK;
 }
@@ -449,10 +454,7 @@ static void bad_client_tick(struct sim *s)
     if (smr_rng_next(&b->bad_rng) % 1000 >= 150)
         return;
     uint32_t n = s->opt.replicas;
-    smr_client_id id = ((smr_client_id)(s->keys->client_block + 1) << 32) | 9;
-    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
-    for (uint32_t i = 0; i < n; i++)
-        ord_pbft_client_key(s->keys->client_roots[i], id, keys[i]);
+    smr_client_id id = b->bad_id;
     struct smr_buf op;
     smr_buf_init(&op);
     if (exe_kv_encode(&op, EXE_KV_PUT, "bad", 3, NULL, 0, "x", 1) != SMR_OK)
@@ -466,9 +468,8 @@ static void bad_client_tick(struct sim *s)
     m.req_id = r.req_id;
     m.op = r.op;
     m.op_len = r.op_len;
-    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, n,
+    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])b->bad_keys, n,
                           s->cfg.cluster_id, &r, m.mac);
-    sodium_memzero(keys, sizeof keys);
     uint32_t primary = s->clients[0].target % n; /* a guess, as a client's */
     uint32_t good = smr_rng_next(&b->bad_rng) % 1000 < 600
                         ? 1u << primary

@@ -31,28 +31,36 @@
 
 static smr_req_id bad_req;
 
-/* A request of faulty client `id` to replica `to`, whose tag for replica i
- * is right exactly when bit i of `good` is set. Never signed. */
-static void bad_send_as(smr_client_id id, smr_node_id to, uint32_t good)
+/* Client `id`'s request (req, op) to replica `to`, whose tag for replica i
+ * is right exactly when bit i of `good` is set; with `sign`, with a proof
+ * made with a key of its block that the harness CA certifies. */
+static void send_request(smr_node_id to, smr_client_id id, smr_req_id req,
+                         const uint8_t *op, uint32_t op_len, uint32_t good,
+                         bool sign)
 {
-    uint8_t keys[NODES_MAX][ORD_PBFT_KEY_BYTES];
-    uint8_t op[16];
-    bad_req++;
-    memset(op, (int)bad_req, sizeof op);
+    uint8_t keys[NODES_MAX][ORD_PBFT_KEY_BYTES], proof[ORD_PBFT_PROOF_BYTES];
     for (smr_node_id i = 0; i < S.n; i++)
         ord_pbft_client_key(ROOT[i], id, keys[i]);
-    struct smr_request r = {id, bad_req, op, sizeof op};
+    struct smr_request r = {id, req, op, op_len};
     struct ord_pbft_msg m = {.type = ORD_PBFT_REQUEST,
                              .from = ORD_PBFT_FROM_CLIENT,
                              .client_id = id,
-                             .req_id = bad_req,
+                             .req_id = req,
                              .op = op,
-                             .op_len = sizeof op};
+                             .op_len = op_len};
     ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, S.n,
                           S.cfg.cluster_id, &r, m.mac);
     for (smr_node_id i = 0; i < S.n; i++)
         if (!(good & (1u << i)))
             m.mac[i][0] ^= 1;
+    if (sign) {
+        uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES], sk[ORD_PBFT_SECRET_KEY_BYTES];
+        uint8_t seed[32] = {0xb1}, cert[ORD_PBFT_SIG_BYTES];
+        crypto_sign_seed_keypair(pk, sk, seed);
+        ord_pbft_client_cert(CA_SK, ORD_PBFT_CLIENT_BLOCK(id), pk, cert);
+        ord_pbft_request_sign(sk, cert, S.cfg.cluster_id, &r, proof);
+        m.proof = proof;
+    }
     if (!S.nodes[to].up)
         return;
     struct ord_event ev = {.type = ORD_EV_MESSAGE};
@@ -61,6 +69,16 @@ static void bad_send_as(smr_client_id id, smr_node_id to, uint32_t good)
     step(to, &ev);
     struct ord_event fl = {.type = ORD_EV_FLUSH};
     step(to, &fl);
+}
+
+/* A request of faulty client `id` (its next id, a 16-byte op) to replica
+ * `to`, with right tags where `good` says. Never signed. */
+static void bad_send_as(smr_client_id id, smr_node_id to, uint32_t good)
+{
+    uint8_t op[16];
+    bad_req++;
+    memset(op, (int)bad_req, sizeof op);
+    send_request(to, id, bad_req, op, sizeof op, good, false);
 }
 
 static void bad_send(smr_node_id to, uint32_t good)
@@ -319,35 +337,6 @@ START_TEST(test_request_auth_layout)
 }
 END_TEST
 
-/* Client `id`'s request (id, req, op) to replica `to` with right tags,
- * signed with a key of its block that the harness CA certifies. */
-static void signed_send(smr_node_id to, smr_client_id id, smr_req_id req,
-                        const uint8_t *op, uint32_t op_len)
-{
-    uint8_t keys[NODES_MAX][ORD_PBFT_KEY_BYTES], proof[ORD_PBFT_PROOF_BYTES];
-    uint8_t pk[ORD_PBFT_PUBLIC_KEY_BYTES], sk[ORD_PBFT_SECRET_KEY_BYTES];
-    uint8_t seed[32] = {0xb1}, cert[ORD_PBFT_SIG_BYTES];
-    crypto_sign_seed_keypair(pk, sk, seed);
-    ord_pbft_client_cert(CA_SK, ORD_PBFT_CLIENT_BLOCK(id), pk, cert);
-    for (smr_node_id i = 0; i < S.n; i++)
-        ord_pbft_client_key(ROOT[i], id, keys[i]);
-    struct smr_request r = {id, req, op, op_len};
-    struct ord_pbft_msg m = {.type = ORD_PBFT_REQUEST,
-                             .from = ORD_PBFT_FROM_CLIENT,
-                             .client_id = id,
-                             .req_id = req,
-                             .op = op,
-                             .op_len = op_len,
-                             .proof = proof};
-    ord_pbft_request_auth((const uint8_t(*)[ORD_PBFT_KEY_BYTES])keys, S.n,
-                          S.cfg.cluster_id, &r, m.mac);
-    ord_pbft_request_sign(sk, cert, S.cfg.cluster_id, &r, proof);
-    struct ord_event ev = {.type = ORD_EV_MESSAGE};
-    ev.u.message.from = ORD_PBFT_FROM_CLIENT;
-    ev.u.message.msg = &m;
-    step(to, &ev);
-}
-
 /* One request id, two ops: the pending entry keeps the op of the proof it
  * keeps (else the proof fails wherever the entry is forwarded, and the
  * backups time a request no replica can order). */
@@ -361,7 +350,7 @@ START_TEST(test_signed_op_replaces_unsigned)
     ck_assert_uint_eq(b->n_pending, 1);
     uint8_t other[16];
     memset(other, 0x77, sizeof other);
-    signed_send(2, BAD_CLIENT, 1, other, sizeof other);
+    send_request(2, BAD_CLIENT, 1, other, sizeof other, 0xf, true);
     ck_assert_uint_eq(b->n_pending, 1);
     ck_assert(b->pending[0].has_proof);
     ck_assert_uint_eq(b->pending[0].op.len, sizeof other);
@@ -379,7 +368,7 @@ START_TEST(test_oversized_request_not_timed)
         node_start(i);
     static uint8_t big[96 * 1024];
     ck_assert_uint_lt(S.nodes[1].core->cfg.batch_bytes_max, sizeof big);
-    signed_send(1, BAD_CLIENT, 1, big, sizeof big);
+    send_request(1, BAD_CLIENT, 1, big, sizeof big, 0xf, true);
     ck_assert_uint_eq(S.nodes[1].core->n_pending, 0);
     ck_assert_uint_eq(S.nodes[1].core->stats.bad_mac, 0);
     sim_free();
