@@ -396,9 +396,21 @@ static smr_lsn persist_new_view(struct ord_pbft *p)
 
 static void enter_view(struct ord_pbft *p, uint64_t view)
 {
+    bool fresh = view != p->view || p->mode != PBFT_ACTIVE;
     if (p->mode == PBFT_ACTIVE && pbft_primary_of(p, p->view) == p->cfg.self &&
         view != p->view)
         pbft_requeue(p);
+    if (fresh) {
+        /* Where this replica stopped as the primary of an older view says
+         * nothing about this one: a stale next_seq would leave seqs that no
+         * pre-prepare of this view fills, and nothing after them could
+         * commit (sim seed 188, separate executors). install_chosen raises
+         * it past the NEW-VIEW's values; this view's reservation (rule 3)
+         * past whatever this replica may have sent in it before a crash. */
+        p->next_seq = p->stable + 1;
+        if (p->reserve_view == view && p->reserve_upto >= p->next_seq)
+            p->next_seq = p->reserve_upto + 1;
+    }
     p->view = view;
     p->mode = PBFT_ACTIVE;
     p->view_since_ms = p->now_ms;
