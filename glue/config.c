@@ -283,6 +283,9 @@ static int check_batch(const struct glue_config *c, char *err, size_t err_len)
         REFUSE("batch.window: must be 1 to 1024, got %u", c->window);
     if (c->checkpoint_interval < 1)
         REFUSE("checkpoint_interval: must be at least 1");
+    if (c->stream_quorum > c->n_replicas)
+        REFUSE("stream_quorum: %u is more streams than the %u replicas",
+               c->stream_quorum, c->n_replicas);
     return SMR_OK;
 }
 
@@ -374,6 +377,7 @@ struct raw_config {
     struct raw_batch *batch;
     char *checkpoint_interval;
     char *session_ttl_ms;
+    char *stream_quorum;
 };
 
 #define REQUIRED CYAML_FLAG_DEFAULT
@@ -426,6 +430,7 @@ static const cyaml_schema_field_t top_fields[] = {
     TEXT("checkpoint_interval", OPTIONAL, struct raw_config,
          checkpoint_interval),
     TEXT("session_ttl_ms", OPTIONAL, struct raw_config, session_ttl_ms),
+    TEXT("stream_quorum", OPTIONAL, struct raw_config, stream_quorum),
     CYAML_FIELD_END,
 };
 static const cyaml_schema_value_t top_schema = {
@@ -852,6 +857,8 @@ static int convert(const struct raw_config *r, struct glue_config *c, char *err,
     OPT(r->session_ttl_ms,
         parse_u64("session_ttl_ms", r->session_ttl_ms, UINT64_MAX,
                   &c->session_ttl_ms, err, err_len));
+    OPT(r->stream_quorum, parse_u32("stream_quorum", r->stream_quorum,
+                                    &c->stream_quorum, err, err_len));
     return rc;
 }
 

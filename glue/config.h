@@ -30,6 +30,8 @@
  *     window: 64
  *   checkpoint_interval: 10000 # executor snapshot every K sequence numbers
  *   session_ttl_ms: 3600000    # client sessions expire by log time
+ *   stream_quorum: 2           # separate executors: matching streams
+ *                              # needed (default 1, or f+1 under pbft)
  *
  * Every field except cluster_id, replicas and storage.path has a default.
  */
@@ -81,6 +83,10 @@ struct glue_config {
     uint32_t window;
     uint64_t checkpoint_interval;
     uint64_t session_ttl_ms;
+    /* Separate executors apply an entry once this many replicas' streams
+     * carry it; 0: what the protocol needs (1 under crash faults, f+1
+     * under Byzantine ones). glue_stream_quorum() resolves it. */
+    uint32_t stream_quorum;
 };
 
 /* Fills every default (no replicas, empty path). */

@@ -87,10 +87,8 @@ static const struct protocol_row protocols[] = {
  * parallel engine accepts a partial order: it honours each entry's explicit
  * dependencies as well as its conflict keys. */
 static const struct glue_executor_info executors[] = {
-    {"sequential", .needs_conflict_keys = false, .trusts_one_stream = true,
-     .needs_total_order = true},
-    {"parallel", .needs_conflict_keys = true, .trusts_one_stream = true,
-     .needs_total_order = false},
+    {"sequential", .needs_conflict_keys = false, .needs_total_order = true},
+    {"parallel", .needs_conflict_keys = true, .needs_total_order = false},
 };
 
 /* One line per app (execution/exe.h, exe_app_new); the flag must agree with
@@ -262,8 +260,21 @@ int glue_composition_build(const struct glue_config *c,
     for (uint32_t i = 0; i < c->n_replicas; i++)
         if (c->replicas[i].stream[0])
             k.separate_executors = true;
+    k.stream_quorum = c->stream_quorum     ? c->stream_quorum
+                      : k.ord.byzantine ? k.ord.faults_tolerated + 1
+                                        : 1;
     *out = k;
     return SMR_OK;
+}
+
+int glue_stream_quorum(const struct glue_config *c, uint32_t *out, char *err,
+                       size_t err_len)
+{
+    struct glue_composition k;
+    int rc = glue_composition_build(c, &k, err, err_len);
+    if (rc == SMR_OK)
+        *out = k.stream_quorum;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ rules */
@@ -329,20 +340,34 @@ static bool rule_conflict_keys(const struct glue_composition *k,
     return true;
 }
 
-static bool rule_byzantine_stream(const struct glue_composition *k,
-                                  bool allow_unsafe, char *err, size_t err_len)
+/* A separate executor under Byzantine faults applies an entry only once
+ * f+1 replicas' streams carry it, so that at least one correct replica
+ * vouches for it; more than n-f would stop it when f replicas are down. */
+static bool rule_stream_quorum(const struct glue_composition *k,
+                               bool allow_unsafe, char *err, size_t err_len)
 {
     (void)allow_unsafe;
-    if (!k->ord.byzantine || !k->separate_executors ||
-        !k->executor.trusts_one_stream)
+    uint32_t f = k->ord.faults_tolerated;
+    if (!k->separate_executors)
         return false;
-    snprintf(err, err_len,
-             "protocol %s tolerates Byzantine faults, so a separate "
-             "executor may apply an entry only once f+1=%u ordering replicas "
-             "agree on it, but executor %s trusts one replica's stream: "
-             "remove the replicas' stream endpoints to run it embedded",
-             k->ord.protocol, k->ord.faults_tolerated + 1, k->executor.name);
-    return true;
+    if (k->ord.byzantine && k->stream_quorum < f + 1) {
+        snprintf(err, err_len,
+                 "stream_quorum is %u, but protocol %s tolerates f=%u "
+                 "Byzantine faults, so a separate executor may apply an "
+                 "entry only once f+1=%u replicas' streams carry it: set "
+                 "stream_quorum to at least %u, or leave it out",
+                 k->stream_quorum, k->ord.protocol, f, f + 1, f + 1);
+        return true;
+    }
+    if (k->stream_quorum > k->n_replicas - f) {
+        snprintf(err, err_len,
+                 "stream_quorum is %u, but with f=%u replicas down only %u "
+                 "streams remain and the executors would stop: set it to at "
+                 "most %u",
+                 k->stream_quorum, f, k->n_replicas - f, k->n_replicas - f);
+        return true;
+    }
+    return false;
 }
 
 static bool rule_total_order(const struct glue_composition *k,
@@ -361,7 +386,7 @@ static bool rule_total_order(const struct glue_composition *k,
 
 static const rule_fn rules[] = {
     rule_replica_count,    rule_durable_votes, rule_conflict_keys,
-    rule_byzantine_stream, rule_total_order,
+    rule_stream_quorum, rule_total_order,
 };
 
 int glue_contract_compose(const struct glue_composition *k,
@@ -412,10 +437,18 @@ int glue_contract_describe(const struct glue_config *c, char *out,
     char workers[32] = "";
     if (k.executor.needs_conflict_keys)
         snprintf(workers, sizeof(workers), " (%u workers)", c->workers);
+    char where[64] = "";
+    if (k.separate_executors && k.stream_quorum > 1)
+        snprintf(where, sizeof(where),
+                 " (separate: %u of %u streams must agree)", k.stream_quorum,
+                 k.n_replicas);
+    else if (k.separate_executors)
+        snprintf(where, sizeof(where), " (separate)");
     int n = snprintf(out, out_len,
-                     "%s (f=%u %s, n=%u%s) → %s executor%s → %s; storage %s%s",
+                     "%s (f=%u %s, n=%u%s) → %s executor%s%s → %s; storage "
+                     "%s%s",
                      k.ord.protocol, k.ord.faults_tolerated, fault_word(&k.ord),
-                     k.n_replicas, note, k.executor.name, workers, k.app.name,
-                     k.storage.engine, sync);
+                     k.n_replicas, note, k.executor.name, workers, where,
+                     k.app.name, k.storage.engine, sync);
     return n >= 0 && (size_t)n < out_len ? SMR_OK : SMR_ETOOBIG;
 }

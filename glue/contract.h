@@ -26,7 +26,6 @@ enum glue_module_kind {
 struct glue_executor_info {
     const char *name;
     bool needs_conflict_keys; /* runs commands in parallel by key sets */
-    bool trusts_one_stream;   /* applies what one ordering replica sends */
     bool needs_total_order;   /* cannot consume a partial order */
 };
 
@@ -56,6 +55,10 @@ struct glue_composition {
      * shares its replica's fate and trust: under Byzantine faults it is
      * part of that replica, and clients vote over the replicas' replies. */
     bool separate_executors;
+    /* How many replicas' streams a separate executor needs to carry an
+     * entry before it applies it (config stream_quorum, or the protocol's
+     * default: 1 under crash faults, f+1 under Byzantine ones). */
+    uint32_t stream_quorum;
     /* A stage orders a partial-order stream totally before the executor
      * (no config sets it yet: no partial-order protocol exists). */
     bool linearized;
@@ -82,6 +85,11 @@ int glue_storage_engine_parse(const char *name, enum glue_storage_engine *out,
 int glue_composition_build(const struct glue_config *c,
                            struct glue_composition *out, char *err,
                            size_t err_len);
+
+/* The stream quorum a separate executor uses for config `c` (which passed
+ * glue_config_check); SMR_ECONFIG as glue_composition_build. */
+int glue_stream_quorum(const struct glue_config *c, uint32_t *out, char *err,
+                       size_t err_len);
 
 /* Runs every composition rule in order; the first that refuses writes its
  * sentence and the call returns SMR_ECONTRACT. SMR_OK otherwise. */

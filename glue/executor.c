@@ -11,23 +11,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
+#include "contract.h"
+#include "curve.h"
 #include "exe.h"
 #include "fsutil.h"
+#include "keys.h"
 #include "sto.h"
 #include "wire.h"
 #include "zmq_util.h"
 
-#define CREDIT 1024          /* entries granted per SUBSCRIBE */
+#define CREDIT 1024          /* entries granted per SUBSCRIBE (one stream) */
 #define STALL_MS 300         /* no progress this long: resubscribe */
 #define GAP_MS 20            /* after a gap, ask again at most this often */
-#define AHEAD_MAX 128        /* entries kept past a gap, ... */
+#define AHEAD_MAX 128        /* entries kept per stream past the cursor, ... */
 #define AHEAD_BYTES_MAX (8u << 20) /* ... holding at most this many bytes */
 #define REPORT_MS 100        /* progress reported at least this often */
 #define SNAPSHOT_KEY "exe/snapshot"
+
+/* One replica's Committed stream. Entries that arrived past the cursor
+ * wait here by seq % AHEAD_MAX (seq 0: empty): behind a gap, so that one
+ * resent entry fills it instead of a whole window; and, with a quorum,
+ * until enough streams agree. */
+struct xstream {
+    smr_seq granted_from; /* from_seq of the last SUBSCRIBE */
+    smr_seq expect;       /* the seq this stream should send next */
+    uint64_t subscribed_ms;
+    bool compacted;       /* it answered SNAPSHOT_REQUIRED */
+    size_t ahead_bytes;
+    smr_seq ahead_seq[AHEAD_MAX];
+    uint8_t ahead_hash[AHEAD_MAX][SMR_DIGEST_BYTES];
+    struct smr_buf ahead[AHEAD_MAX];
+};
 
 struct glue_executor {
     struct glue_config cfg;
@@ -35,31 +54,36 @@ struct glue_executor {
     const struct glue_executor_io *io;
     void *io_arg;
     smr_node_id replica;
+    /* quorum 1: one stream, the replica's own. Otherwise one stream per
+     * replica (index = replica id), and an entry is applied only once
+     * `quorum` of them carry the same one. */
+    uint32_t quorum;
+    uint32_t n_streams;
+    struct xstream *streams;
+    uint32_t credit;
     bool own_sto;
     void *zctx;
-    void *sock;
+    void *socks[SMR_NODES_MAX];
     struct sto *sto;
     struct exe_app *app;
     struct exe_engine *engine;
     uint64_t consumer_id;
-    smr_seq granted_from; /* from_seq of the last SUBSCRIBE */
-    /* Entries that arrived past a gap, by seq % AHEAD_MAX (seq 0: empty),
-     * so that one resent entry fills the gap instead of a whole window. */
-    smr_seq ahead_seq[AHEAD_MAX];
-    struct smr_buf ahead[AHEAD_MAX];
-    size_t ahead_bytes;
-    uint64_t subscribed_ms;
     uint64_t last_progress_ms;
     struct smr_buf frame;
     struct smr_buf snap;
     atomic_bool stop;
 };
 
-static void send_frame(struct glue_executor *x)
+/* The replica stream `k` reads (its id). */
+static smr_node_id stream_replica(const struct glue_executor *x, uint32_t k)
 {
-    x->io->send(x->io_arg, x->frame.data, x->frame.len);
+    return x->quorum == 1 ? x->replica : (smr_node_id)k;
 }
 
+static void send_frame(struct glue_executor *x, smr_node_id to)
+{
+    x->io->send(x->io_arg, to, x->frame.data, x->frame.len);
+}
 static uint64_t mono_ms(const struct glue_executor *x)
 {
     return x->io->mono_ms(x->io_arg);
@@ -95,17 +119,39 @@ static void on_reply(void *arg, smr_client_id client, smr_req_id req,
         .result_len = len,
     };
     if (wire_encode_reply(&x->frame, &r) == SMR_OK)
-        send_frame(x);
+        send_frame(x, x->replica); /* replies go through our replica only */
 }
 
+static void subscribe_one(struct glue_executor *x, uint32_t k)
+{
+    struct xstream *st = &x->streams[k];
+    struct wire_subscribe s = {x->consumer_id, exe_next_seq(x->engine),
+                               x->credit};
+    st->granted_from = st->expect = s.from_seq;
+    st->subscribed_ms = mono_ms(x);
+    if (wire_encode_subscribe(&x->frame, &s) == SMR_OK)
+        send_frame(x, stream_replica(x, k));
+}
+
+/* Every stream, from the cursor; also restarts the stall timer. What the
+ * streams said of truncation was said of an older cursor. */
 static void subscribe(struct glue_executor *x)
 {
-    struct wire_subscribe s = {x->consumer_id, exe_next_seq(x->engine),
-                               CREDIT};
-    x->granted_from = s.from_seq;
-    x->subscribed_ms = x->last_progress_ms = mono_ms(x);
-    if (wire_encode_subscribe(&x->frame, &s) == SMR_OK)
-        send_frame(x);
+    for (uint32_t k = 0; k < x->n_streams; k++) {
+        subscribe_one(x, k);
+        x->streams[k].compacted = false;
+    }
+    x->last_progress_ms = mono_ms(x);
+}
+
+/* The oldest grant of any stream: the one a top-up is due for first. */
+static const struct xstream *oldest_grant(const struct glue_executor *x)
+{
+    const struct xstream *old = &x->streams[0];
+    for (uint32_t k = 1; k < x->n_streams; k++)
+        if (x->streams[k].granted_from < old->granted_from)
+            old = &x->streams[k];
+    return old;
 }
 
 static int checkpoint(struct glue_executor *x)
@@ -131,26 +177,50 @@ static int checkpoint(struct glue_executor *x)
     struct wire_checkpoint cp = {.seq = seq};
     exe_digest(x->engine, cp.digest);
     if (wire_encode_checkpoint(&x->frame, &cp) == SMR_OK)
-        send_frame(x);
+        send_frame(x, x->replica);
     return SMR_OK;
 }
 
-/* Keeps an entry that arrived past a gap, within the bounds. */
-static void keep_ahead(struct glue_executor *x, smr_seq seq, const uint8_t *f,
+/* What two streams must agree on: the whole entry, as decoded (two
+ * encodings of one entry match; a replica's framing proves nothing). */
+static void entry_hash(const struct smr_committed *c,
+                       uint8_t out[SMR_DIGEST_BYTES])
+{
+    uint8_t head[24];
+    crypto_generichash_state st;
+    smr_put_u64(head, c->seq);
+    smr_put_u64(head + 8, c->epoch);
+    smr_put_u64(head + 16, c->leader_time_ms);
+    crypto_generichash_init(&st, NULL, 0, SMR_DIGEST_BYTES);
+    crypto_generichash_update(&st, head, sizeof head);
+    crypto_generichash_update(&st, c->batch, c->batch_len);
+    crypto_generichash_final(&st, out, SMR_DIGEST_BYTES);
+}
+
+static void drop_ahead(struct xstream *st, uint32_t slot)
+{
+    st->ahead_bytes -= st->ahead[slot].len;
+    st->ahead_seq[slot] = 0;
+    smr_buf_reset(&st->ahead[slot]);
+}
+
+/* Keeps an entry that arrived past the cursor, within the bounds. */
+static void keep_ahead(struct glue_executor *x, struct xstream *st,
+                       const struct smr_committed *c, const uint8_t *f,
                        size_t len)
 {
-    uint32_t slot = (uint32_t)(seq % AHEAD_MAX);
-    if (seq - exe_next_seq(x->engine) >= AHEAD_MAX ||
-        x->ahead_seq[slot] == seq ||
-        x->ahead_bytes - x->ahead[slot].len + len > AHEAD_BYTES_MAX)
+    uint32_t slot = (uint32_t)(c->seq % AHEAD_MAX);
+    if (c->seq - exe_next_seq(x->engine) >= AHEAD_MAX ||
+        st->ahead_seq[slot] == c->seq ||
+        st->ahead_bytes - st->ahead[slot].len + len > AHEAD_BYTES_MAX)
         return;
-    x->ahead_bytes -= x->ahead[slot].len;
-    x->ahead_seq[slot] = 0;
-    smr_buf_reset(&x->ahead[slot]);
-    if (smr_buf_append(&x->ahead[slot], f, len) != SMR_OK)
+    drop_ahead(st, slot);
+    if (smr_buf_append(&st->ahead[slot], f, len) != SMR_OK)
         return; /* a cache: the replica resends what we lack */
-    x->ahead_bytes += len;
-    x->ahead_seq[slot] = seq;
+    if (x->quorum > 1)
+        entry_hash(c, st->ahead_hash[slot]);
+    st->ahead_bytes += len;
+    st->ahead_seq[slot] = c->seq;
 }
 
 /* Applies entry `c` (the next in order) and reports it. */
@@ -168,62 +238,137 @@ static int apply(struct glue_executor *x, const struct smr_committed *c)
     return checkpoint(x);
 }
 
-static int on_committed(struct glue_executor *x, const uint8_t *f, size_t len)
+/* The stream whose kept entry at the cursor `quorum` streams carry, or -1.
+ * At most one entry can have a quorum when fewer than `quorum` streams lie
+ * (the contract's quorum is f+1). */
+static int agreed(const struct glue_executor *x, uint32_t slot, smr_seq seq)
 {
-    struct smr_committed c;
-    if (wire_decode_committed(f, len, &c) != SMR_OK)
-        return SMR_OK; /* dropped: the cursor did not move, we resubscribe */
-    if (c.seq < exe_next_seq(x->engine))
-        return SMR_OK; /* at-least-once: already have it */
-    if (c.seq != exe_next_seq(x->engine)) {
-        /* A gap: keep this entry and ask again from our cursor, once (the
-         * entries in flight behind the lost one would each ask otherwise,
-         * and every request restarts the stream at the cursor). */
-        keep_ahead(x, c.seq, f, len);
-        if (x->granted_from != exe_next_seq(x->engine) ||
-            mono_ms(x) - x->subscribed_ms >= GAP_MS)
-            subscribe(x);
-        return SMR_OK;
+    for (uint32_t k = 0; k < x->n_streams; k++) {
+        const struct xstream *a = &x->streams[k];
+        if (a->ahead_seq[slot] != seq)
+            continue;
+        uint32_t votes = 0;
+        for (uint32_t j = 0; j < x->n_streams; j++) {
+            const struct xstream *b = &x->streams[j];
+            votes += b->ahead_seq[slot] == seq &&
+                     (x->quorum == 1 ||
+                      smr_mutant == SMR_MUTANT_STREAM_TRUST_ANY ||
+                      memcmp(a->ahead_hash[slot], b->ahead_hash[slot],
+                             SMR_DIGEST_BYTES) == 0);
+        }
+        if (votes >= x->quorum)
+            return (int)k;
     }
-    int rc = apply(x, &c);
-    /* Then whatever was waiting behind it. */
-    for (;;) {
+    return -1;
+}
+
+/* Applies kept entries while the one at the cursor has its quorum. */
+static int drain(struct glue_executor *x)
+{
+    int rc = SMR_OK;
+    for (int i = 0; rc == SMR_OK && i < AHEAD_MAX; i++) {
         smr_seq next = exe_next_seq(x->engine);
         uint32_t slot = (uint32_t)(next % AHEAD_MAX);
-        if (rc != SMR_OK || x->ahead_seq[slot] != next)
+        int k = agreed(x, slot, next);
+        if (k < 0)
             break;
-        x->ahead_seq[slot] = 0;
-        x->ahead_bytes -= x->ahead[slot].len;
-        if (wire_decode_committed(x->ahead[slot].data, x->ahead[slot].len,
-                                  &c) == SMR_OK)
+        struct smr_committed c;
+        struct xstream *st = &x->streams[k];
+        struct smr_buf f = st->ahead[slot];
+        st->ahead[slot] = (struct smr_buf){0};
+        st->ahead_bytes -= f.len;
+        st->ahead_seq[slot] = 0;
+        for (uint32_t j = 0; j < x->n_streams; j++)
+            if (x->streams[j].ahead_seq[slot] == next)
+                drop_ahead(&x->streams[j], slot);
+        /* A kept frame decoded once already; this cannot fail. */
+        if (wire_decode_committed(f.data, f.len, &c) == SMR_OK)
             rc = apply(x, &c);
-        smr_buf_reset(&x->ahead[slot]);
+        smr_buf_free(&f);
     }
+    return rc;
+}
+
+/* After a gap in stream `k`, ask again from the cursor, once (the entries
+ * in flight behind the lost one would each ask otherwise, and every
+ * request restarts the stream at the cursor). One stream: a gap restarts
+ * it and the stall timer; with a quorum only that stream, so that a lying
+ * stream cannot keep the stall timer from restarting the others. */
+static void on_gap(struct glue_executor *x, uint32_t k)
+{
+    struct xstream *st = &x->streams[k];
+    if (st->granted_from == exe_next_seq(x->engine) &&
+        mono_ms(x) - st->subscribed_ms < GAP_MS)
+        return;
+    if (x->quorum == 1)
+        subscribe(x);
+    else
+        subscribe_one(x, k);
+}
+
+static int on_committed(struct glue_executor *x, uint32_t k, const uint8_t *f,
+                        size_t len)
+{
+    struct smr_committed c;
+    struct xstream *st = &x->streams[k];
+    if (wire_decode_committed(f, len, &c) != SMR_OK)
+        return SMR_OK; /* dropped: the cursor did not move, we resubscribe */
+    smr_seq next = exe_next_seq(x->engine);
+    if (c.seq < next)
+        return SMR_OK; /* at-least-once: already have it */
+    int rc = SMR_OK;
+    smr_seq before = next;
+    if (x->quorum == 1 && c.seq == next) {
+        rc = apply(x, &c);
+    } else {
+        keep_ahead(x, st, &c, f, len);
+        if (x->quorum == 1 ? c.seq != next : c.seq > st->expect)
+            on_gap(x, k);
+    }
+    if (c.seq >= st->expect)
+        st->expect = c.seq + 1;
+    if (rc == SMR_OK)
+        rc = drain(x); /* whatever was waiting behind it */
     /* Top up the credit before it runs out; the cursor it carries is also
      * how the replica reports this executor's progress. */
-    smr_seq next = exe_next_seq(x->engine);
-    if (rc == SMR_OK &&
-        (next >= x->granted_from + CREDIT / 2 ||
-         (next > x->granted_from &&
-          x->last_progress_ms - x->subscribed_ms >= REPORT_MS)))
+    next = exe_next_seq(x->engine);
+    const struct xstream *old = oldest_grant(x);
+    if (rc == SMR_OK && next != before &&
+        (next >= old->granted_from + x->credit / 2 ||
+         (next > old->granted_from &&
+          x->last_progress_ms - old->subscribed_ms >= REPORT_MS)))
         subscribe(x);
     return rc;
 }
 
-int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
-                           size_t len)
+/* SNAPSHOT_REQUIRED: fatal once `quorum` streams say so (a lying replica
+ * alone must not stop us). */
+static int on_compacted(struct glue_executor *x, uint32_t k)
+{
+    x->streams[k].compacted = true;
+    uint32_t said = 0;
+    for (uint32_t j = 0; j < x->n_streams; j++)
+        said += x->streams[j].compacted;
+    if (said < x->quorum)
+        return SMR_OK;
+    exec_log(x, "the replicas have truncated past our cursor %llu and "
+                "state transfer is not built yet",
+             (unsigned long long)x->engine->executed_seq);
+    return SMR_ECOMPACTED;
+}
+
+int glue_executor_on_frame(struct glue_executor *x, smr_node_id from,
+                           const uint8_t *f, size_t len)
 {
     int type;
-    if (wire_peek_type(f, len, &type) != SMR_OK)
+    uint32_t k = x->quorum == 1 ? 0 : from;
+    if ((x->quorum == 1 && from != x->replica) || k >= x->n_streams ||
+        wire_peek_type(f, len, &type) != SMR_OK)
         return SMR_OK;
     if (type == WIRE_COMMITTED)
-        return on_committed(x, f, len);
-    if (type == WIRE_SNAPSHOT_REQUIRED) {
-        exec_log(x, "the replica has truncated past our cursor %llu and "
-                    "state transfer is not built yet",
-                 (unsigned long long)x->engine->executed_seq);
-        return SMR_ECOMPACTED;
-    }
+        return on_committed(x, k, f, len);
+    if (type == WIRE_SNAPSHOT_REQUIRED)
+        return on_compacted(x, k);
     return SMR_OK;
 }
 
@@ -266,10 +411,12 @@ long glue_executor_next_timeout_ms(const struct glue_executor *x, long cap_ms)
 
 /* ------------------------------------------------------- ZeroMQ */
 
-static void zmq_exec_send(void *arg, const uint8_t *frame, size_t len)
+static void zmq_exec_send(void *arg, smr_node_id to, const uint8_t *frame,
+                          size_t len)
 {
     struct glue_executor *x = arg;
-    zmq_send(x->sock, frame, len, ZMQ_DONTWAIT);
+    if (to < SMR_NODES_MAX && x->socks[to])
+        zmq_send(x->socks[to], frame, len, ZMQ_DONTWAIT);
 }
 
 static uint64_t zmq_exec_mono_ms(void *arg)
@@ -285,20 +432,29 @@ static const struct glue_executor_io zmq_exec_io = {
 
 int glue_executor_run(struct glue_executor *x)
 {
-    if (!x->sock)
+    if (!x->zctx)
         return SMR_EINVAL; /* detached: the caller drives it */
+    zmq_pollitem_t items[SMR_NODES_MAX];
+    smr_node_id from[SMR_NODES_MAX];
+    int n_items = 0;
+    for (smr_node_id r = 0; r < SMR_NODES_MAX; r++)
+        if (x->socks[r]) {
+            items[n_items] = (zmq_pollitem_t){x->socks[r], 0, ZMQ_POLLIN, 0};
+            from[n_items++] = r;
+        }
     glue_executor_start(x);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     int rc = SMR_OK;
     while (rc == SMR_OK && !atomic_load(&x->stop)) {
-        zmq_pollitem_t it = {x->sock, 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, glue_executor_next_timeout_ms(x, 50));
-        for (int i = 0; rc == SMR_OK && i < 4096 &&
-                        zmq_msg_recv(&msg, x->sock, ZMQ_DONTWAIT) >= 0;
-             i++)
-            rc = glue_executor_on_frame(x, zmq_msg_data(&msg),
-                                        zmq_msg_size(&msg));
+        zmq_poll(items, n_items, glue_executor_next_timeout_ms(x, 50));
+        for (int k = 0; k < n_items; k++)
+            for (int i = 0; rc == SMR_OK && i < 4096 &&
+                            zmq_msg_recv(&msg, items[k].socket,
+                                         ZMQ_DONTWAIT) >= 0;
+                 i++)
+                rc = glue_executor_on_frame(x, from[k], zmq_msg_data(&msg),
+                                            zmq_msg_size(&msg));
         if (rc == SMR_OK)
             rc = glue_executor_end_burst(x);
         glue_executor_tick(x);
@@ -349,24 +505,90 @@ static int restore(struct glue_executor *x, char *err, size_t err_len)
     return rc;
 }
 
+/* The streams this executor reads: its replica's, or with a quorum every
+ * replica's, each of which must then have a stream endpoint. */
+static int check_streams(const struct glue_config *cfg, smr_node_id replica,
+                         uint32_t quorum, char *err, size_t err_len)
+{
+    const struct glue_replica_config *r = glue_config_replica(cfg, replica);
+    if (!r || r->stream[0] == '\0')
+        return glue_say(SMR_ECONFIG, err, err_len, "--replica: replica %u %s",
+                        replica,
+                        r ? "has no stream endpoint (replicas[].stream): "
+                            "its executor runs inside the replica"
+                          : "is not in the config");
+    for (uint32_t i = 0; quorum > 1 && i < cfg->n_replicas; i++)
+        if (cfg->replicas[i].stream[0] == '\0')
+            return glue_say(SMR_ECONFIG, err, err_len,
+                            "replicas[%u].stream: missing, but a separate "
+                            "executor reads every replica's stream when it "
+                            "needs %u of them to agree (stream_quorum)",
+                            i, quorum);
+    return SMR_OK;
+}
+
+/* One DEALER per stream read; under Byzantine faults a CURVE client whose
+ * keys come from the replicas' Ed25519 keys (curve.h), so a stream is
+ * known to come from the replica whose key the server proved. */
+static int connect_streams(struct glue_executor *x, bool keyed, char *err,
+                           size_t err_len)
+{
+    struct glue_keys *keys = NULL;
+    uint8_t pk[GLUE_CURVE_KEY_BYTES], sk[GLUE_CURVE_KEY_BYTES];
+    int rc = SMR_OK;
+    if (keyed) {
+        keys = calloc(1, sizeof *keys);
+        rc = keys ? glue_keys_load(&x->cfg, x->replica, false, keys, err,
+                                   err_len)
+                  : SMR_ENOMEM;
+        if (rc == SMR_OK &&
+            glue_curve_keypair(keys->secret_keys[x->replica], pk, sk) !=
+                SMR_OK)
+            rc = glue_say(SMR_ECONFIG, err, err_len,
+                          "keys: replica %u's secret key has no X25519 form",
+                          x->replica);
+    }
+    x->zctx = rc == SMR_OK ? zmq_ctx_new() : NULL;
+    if (rc == SMR_OK && !x->zctx)
+        rc = glue_say(SMR_EIO, err, err_len, "cannot create a ZeroMQ context");
+    for (uint32_t k = 0; rc == SMR_OK && k < x->n_streams; k++) {
+        smr_node_id to = stream_replica(x, k);
+        const struct glue_replica_config *r = glue_config_replica(&x->cfg, to);
+        uint8_t server[GLUE_CURVE_KEY_BYTES];
+        void *sock = zmq_socket(x->zctx, ZMQ_DEALER);
+        x->socks[to] = sock;
+        if (!sock || glue_zsock_harden(sock) != SMR_OK ||
+            (keyed && (glue_curve_public(keys->public_keys[to], server) !=
+                           SMR_OK ||
+                       glue_curve_client(sock, pk, sk, server) != SMR_OK)) ||
+            zmq_connect(sock, r->stream) != 0)
+            rc = glue_say(SMR_EIO, err, err_len,
+                          "replicas[%u].stream: cannot connect %s", to,
+                          r->stream);
+    }
+    sodium_memzero(sk, sizeof sk);
+    if (keys) {
+        sodium_memzero(keys, sizeof *keys);
+        free(keys);
+    }
+    return rc;
+}
+
 int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
                       const struct glue_executor_options *opt,
                       struct glue_executor **out, char *err, size_t err_len)
 {
+    struct glue_composition k;
     int rc = glue_config_check(cfg, err, err_len);
     if (rc == SMR_OK)
         rc = glue_contract_check(cfg, opt && opt->allow_unsafe_storage, err,
                                  err_len);
+    if (rc == SMR_OK)
+        rc = glue_composition_build(cfg, &k, err, err_len);
+    if (rc == SMR_OK)
+        rc = check_streams(cfg, replica, k.stream_quorum, err, err_len);
     if (rc != SMR_OK)
         return rc;
-    const struct glue_replica_config *r = glue_config_replica(cfg, replica);
-    if (!r || r->stream[0] == '\0') {
-        snprintf(err, err_len, "--replica: replica %u %s", replica,
-                 r ? "has no stream endpoint (replicas[].stream): its "
-                     "executor runs inside the replica"
-                   : "is not in the config");
-        return SMR_ECONFIG;
-    }
     struct glue_executor *x = calloc(1, sizeof *x);
     if (!x)
         return SMR_ENOMEM;
@@ -376,10 +598,15 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     x->io = x->opt.io ? x->opt.io : &zmq_exec_io;
     x->io_arg = x->opt.io ? x->opt.io_arg : x;
     x->replica = replica;
+    x->quorum = k.stream_quorum;
+    x->n_streams = x->quorum == 1 ? 1 : cfg->n_replicas;
+    x->credit = x->quorum == 1 ? CREDIT : AHEAD_MAX; /* nothing past the
+                                                        window is sent */
+    x->streams = calloc(x->n_streams, sizeof *x->streams);
     /* Detached runs must replay bit for bit: no pid in their frames. */
     x->consumer_id = ((uint64_t)replica << 32) |
                      (x->opt.io ? 0 : (uint64_t)getpid());
-    rc = open_store(x, err, err_len);
+    rc = x->streams ? open_store(x, err, err_len) : SMR_ENOMEM;
     if (rc == SMR_OK)
         rc = exe_app_new(cfg->app, &x->app);
     if (rc == SMR_OK)
@@ -387,16 +614,8 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
                              &x->engine);
     if (rc == SMR_OK)
         rc = restore(x, err, err_len);
-    if (rc == SMR_OK && !x->opt.io) {
-        x->zctx = zmq_ctx_new();
-        x->sock = x->zctx ? zmq_socket(x->zctx, ZMQ_DEALER) : NULL;
-        if (!x->sock || glue_zsock_harden(x->sock) != SMR_OK ||
-            zmq_connect(x->sock, r->stream) != 0) {
-            snprintf(err, err_len, "replicas[%u].stream: cannot connect %s",
-                     replica, r->stream);
-            rc = SMR_EIO;
-        }
-    }
+    if (rc == SMR_OK && !x->opt.io)
+        rc = connect_streams(x, k.ord.byzantine, err, err_len);
     if (rc != SMR_OK) {
         glue_executor_destroy(&x);
         return rc;
@@ -410,8 +629,9 @@ void glue_executor_destroy(struct glue_executor **px)
     if (!px || !*px)
         return;
     struct glue_executor *x = *px;
-    if (x->sock)
-        zmq_close(x->sock);
+    for (int r = 0; r < SMR_NODES_MAX; r++)
+        if (x->socks[r])
+            zmq_close(x->socks[r]);
     if (x->zctx)
         zmq_ctx_term(x->zctx);
     exe_engine_destroy(&x->engine);
@@ -420,8 +640,10 @@ void glue_executor_destroy(struct glue_executor **px)
         sto_close(&x->sto);
     smr_buf_free(&x->frame);
     smr_buf_free(&x->snap);
-    for (int i = 0; i < AHEAD_MAX; i++)
-        smr_buf_free(&x->ahead[i]);
+    for (uint32_t k = 0; x->streams && k < x->n_streams; k++)
+        for (int i = 0; i < AHEAD_MAX; i++)
+            smr_buf_free(&x->streams[k].ahead[i]);
+    free(x->streams);
     free(x);
     *px = NULL;
 }

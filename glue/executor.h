@@ -1,13 +1,22 @@
 /*
- * executor.h: a separate executor following one replica's Committed stream
- * (stream.c describes the protocol).
+ * executor.h: a separate executor following the replicas' Committed
+ * streams (stream.c describes the protocol).
  *
  * It restores its last snapshot (kept in its own store, <storage.path>/
  * executor-<replica>), subscribes from its cursor with a bounded credit,
  * applies each entry in order through the same engine an embedded executor
- * uses, and sends every reply back to the replica, which routes it to the
+ * uses, and sends every reply back to its replica, which routes it to the
  * client. Every checkpoint_interval entries it snapshots durably and sends
- * CHECKPOINT{seq, digest}.
+ * CHECKPOINT{seq, digest} to its replica.
+ *
+ * With a stream quorum of 1 (crash faults) it follows its replica's stream
+ * alone. With a quorum q > 1 (Byzantine faults: f+1, glue_stream_quorum)
+ * it subscribes to every replica's stream and applies an entry only once q
+ * streams carry the same one (seq, epoch, leader time, batch), so no f
+ * replicas can make it apply what was not committed. Over ZeroMQ each
+ * stream is a CURVE link keyed from the replicas' Ed25519 keys (curve.h):
+ * the executor knows which replica a stream comes from, and a replica
+ * takes REPLY and CHECKPOINT only from its own executor.
  *
  * The executor itself does no I/O: frames come in through
  * glue_executor_on_frame() and leave through glue_executor_io, so the same
@@ -23,10 +32,10 @@
 
 struct glue_executor;
 
-/* The executor's only ways out. `send` goes to the replica and may drop
+/* The executor's only ways out. `send` goes to replica `to` and may drop
  * (the executor resubscribes from its cursor). */
 struct glue_executor_io {
-    void (*send)(void *arg, const uint8_t *frame, size_t len);
+    void (*send)(void *arg, smr_node_id to, const uint8_t *frame, size_t len);
     uint64_t (*mono_ms)(void *arg);
     /* Optional observer, after each applied entry, with the state digest
      * at that point (the simulator checks agreement with it). */
@@ -75,15 +84,16 @@ void glue_executor_destroy(struct glue_executor **x);
 smr_seq glue_executor_executed(const struct glue_executor *x);
 
 /* The driver, free of I/O (detached mode; glue_executor_run uses it too).
- * start: the first SUBSCRIBE. on_frame: one frame from the replica (bad
- * frames are dropped). end_burst: after the frames that arrived together;
+ * start: the first SUBSCRIBE. on_frame: one frame from replica `from`, as
+ * the transport authenticated it (bad frames, and frames from a replica
+ * whose stream the executor does not read, are dropped). end_burst: after the frames that arrived together;
  * waits for the engine's commands to finish, so their replies leave. tick:
  * call when next_timeout_ms has passed; a cursor that has not moved for a
  * while resubscribes. Those returning int give SMR_OK or a fatal error:
  * the executor must stop. */
 void glue_executor_start(struct glue_executor *x);
-int glue_executor_on_frame(struct glue_executor *x, const uint8_t *f,
-                           size_t len);
+int glue_executor_on_frame(struct glue_executor *x, smr_node_id from,
+                           const uint8_t *f, size_t len);
 int glue_executor_end_burst(struct glue_executor *x);
 void glue_executor_tick(struct glue_executor *x);
 long glue_executor_next_timeout_ms(const struct glue_executor *x, long cap_ms);

@@ -47,6 +47,7 @@ struct glue_consumer {
     smr_seq limit;    /* last entry the credit allows */
     smr_seq executed; /* the consumer's cursor at its last SUBSCRIBE */
     uint64_t last_seen_ms;
+    bool own;         /* this replica's executor (whose progress it shows) */
 };
 
 struct glue_timer {
@@ -75,6 +76,10 @@ struct glue_node {
     void *client_sock;
     bool stream_on;    /* executors are separate: serve the stream */
     void *stream_sock; /* its ROUTER socket (NULL when detached) */
+    /* Under Byzantine faults the stream socket is a CURVE server and this
+     * ZAP handler names each executor by its replica (curve.h). */
+    struct glue_zap *zap;
+    uint64_t zap_refused; /* handshakes refused, counted into `stats` */
     struct glue_consumer consumers[GLUE_CONSUMERS_MAX];
     struct smr_buf stream_rec;
     smr_seq stream_checkpoint;
@@ -150,7 +155,8 @@ smr_seq glue_node_executed(const struct glue_node *n);
  * anything else is dropped and counted), and a pump that sends what the
  * consumers' credit allows through io->stream_send. */
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
-                          size_t id_len, const uint8_t *f, size_t len);
+                          size_t id_len, bool own, const uint8_t *f,
+                          size_t len);
 void glue_stream_pump(struct glue_node *n);
 smr_seq glue_stream_executed(const struct glue_node *n);
 

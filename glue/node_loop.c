@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "node_internal.h"
 
 /* ------------------------------------------------------- ZeroMQ io ops */
@@ -128,11 +129,30 @@ static void drain_stream(struct glue_node *n, bool *any)
             wire_stats_count(&n->stats, SMR_EMALFORMED);
             continue;
         }
+        /* Authenticated links name their executor; an unnamed frame on
+         * one is dropped (see curve.h). */
+        int from = n->zap ? glue_zap_peer(&body) : (int)n->id;
+        if (from < 0) {
+            wire_stats_count(&n->stats, SMR_EFORBIDDEN);
+            continue;
+        }
         glue_stream_on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id),
-                             zmq_msg_data(&body), zmq_msg_size(&body));
+                             from == (int)n->id, zmq_msg_data(&body),
+                             zmq_msg_size(&body));
     }
     zmq_msg_close(&id);
     zmq_msg_close(&body);
+}
+
+/* Executors' handshakes wait for the ZAP handler; each one it refuses (a
+ * key no replica holds) is counted as a rejected frame. */
+static void serve_zap(struct glue_node *n)
+{
+    struct glue_zap_stats st;
+    glue_zap_serve(n->zap);
+    glue_zap_stats(n->zap, &st);
+    for (; n->zap_refused < st.refused; n->zap_refused++)
+        wire_stats_count(&n->stats, SMR_EFORBIDDEN);
 }
 
 static void publish_info(struct glue_node *n)
@@ -151,15 +171,18 @@ static void publish_info(struct glue_node *n)
 
 static int iterate(struct glue_node *n)
 {
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {n->peer_in, 0, ZMQ_POLLIN, 0},
         {n->client_sock, 0, ZMQ_POLLIN, 0},
         {n->stream_sock, 0, ZMQ_POLLIN, 0},
+        {n->zap ? glue_zap_socket(n->zap) : NULL, 0, ZMQ_POLLIN, 0},
     };
-    if (zmq_poll(items, n->stream_sock ? 3 : 2,
-                 glue_node_next_timeout_ms(n, 100)) < 0 &&
+    int n_items = n->zap ? 4 : n->stream_sock ? 3 : 2;
+    if (zmq_poll(items, n_items, glue_node_next_timeout_ms(n, 100)) < 0 &&
         errno != EINTR)
         return SMR_EIO;
+    if (n->zap)
+        serve_zap(n);
     bool any = false;
     int rc = drain_peers(n, &any);
     if (rc == SMR_OK)

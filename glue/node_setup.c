@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "fsutil.h"
+#include "contract.h"
+#include "curve.h"
 #include "executor.h"
+#include "keys.h"
 #include "node_internal.h"
 #include "zmq_util.h"
 
@@ -169,6 +173,49 @@ static int open_sockets(struct glue_node *n, char *err, size_t err_len)
     return SMR_OK;
 }
 
+/* Under Byzantine faults the stream's links are authenticated: a ZAP
+ * handler that knows every replica's executor by its CURVE key, and a CURVE
+ * server keyed from this replica's Ed25519 key (curve.h). */
+static int secure_stream(struct glue_node *n, char *err, size_t err_len)
+{
+    struct glue_composition k;
+    int rc = glue_composition_build(&n->cfg, &k, err, err_len);
+    if (rc != SMR_OK || !k.ord.byzantine)
+        return rc;
+    struct glue_keys *keys = sodium_malloc(sizeof *keys);
+    uint8_t (*curve)[GLUE_CURVE_KEY_BYTES] =
+        calloc(n->cfg.n_replicas, GLUE_CURVE_KEY_BYTES);
+    uint8_t pk[GLUE_CURVE_KEY_BYTES], sk[GLUE_CURVE_KEY_BYTES];
+    rc = keys && curve ? glue_keys_load(&n->cfg, n->id, false, keys, err,
+                                        err_len)
+                       : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
+    for (uint32_t i = 0; rc == SMR_OK && i < n->cfg.n_replicas; i++)
+        if (glue_curve_public(keys->public_keys[i], curve[i]) != SMR_OK)
+            rc = glue_say(SMR_ECONFIG, err, err_len,
+                          "keys: replica-%u.pub has no X25519 form", i);
+    if (rc == SMR_OK &&
+        glue_curve_keypair(keys->secret_keys[n->id], pk, sk) != SMR_OK)
+        rc = glue_say(SMR_ECONFIG, err, err_len,
+                      "keys: replica-%u.key has no X25519 form", n->id);
+    if (rc == SMR_OK &&
+        glue_zap_new(n->zctx, (const uint8_t(*)[32])curve, n->cfg.n_replicas,
+                     &n->zap) != SMR_OK)
+        rc = glue_say(SMR_EIO, err, err_len,
+                      "replicas[%u].stream: cannot start the ZAP handler "
+                      "(a replica serving an authenticated stream needs a "
+                      "ZeroMQ context of its own)",
+                      n->id);
+    if (rc == SMR_OK && glue_curve_server(n->stream_sock, sk, n->zap) != SMR_OK)
+        rc = glue_say(SMR_EIO, err, err_len,
+                      "replicas[%u].stream: cannot make it a CURVE server: %s",
+                      n->id, zmq_strerror(errno));
+    sodium_memzero(sk, sizeof sk);
+    free(curve);
+    if (keys)
+        sodium_free(keys);
+    return rc;
+}
+
 /* The Committed stream's ROUTER socket, for separate executors. */
 static int open_stream_socket(struct glue_node *n, char *err, size_t err_len)
 {
@@ -179,8 +226,15 @@ static int open_stream_socket(struct glue_node *n, char *err, size_t err_len)
     n->stream_sock = new_socket(n, ZMQ_ROUTER);
     if (!n->stream_sock ||
         zmq_setsockopt(n->stream_sock, ZMQ_ROUTER_MANDATORY, &one,
-                       sizeof one) != 0 ||
-        zmq_bind(n->stream_sock, me->stream) != 0) {
+                       sizeof one) != 0) {
+        SET_ERR("replicas[%u].stream: cannot create a socket: %s", n->id,
+                zmq_strerror(errno));
+        return SMR_EIO;
+    }
+    int rc = secure_stream(n, err, err_len);
+    if (rc != SMR_OK)
+        return rc;
+    if (zmq_bind(n->stream_sock, me->stream) != 0) {
         SET_ERR("replicas[%u].stream: cannot bind %s: %s", n->id, me->stream,
                 zmq_strerror(errno));
         return SMR_EIO;
@@ -295,6 +349,7 @@ void glue_node_destroy(struct glue_node **pn)
         zmq_close(n->client_sock);
     if (n->stream_sock)
         zmq_close(n->stream_sock);
+    glue_zap_destroy(&n->zap);
     smr_buf_free(&n->stream_rec);
     for (smr_node_id i = 0; i < SMR_NODES_MAX; i++)
         if (n->peer_out[i])

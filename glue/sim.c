@@ -248,9 +248,13 @@ static bool io_stream_send(void *arg, const uint8_t *route, size_t route_len,
                            const uint8_t *frame, size_t len)
 {
     struct snode *nd = arg;
-    if (route_len == 2 && route[0] < nd->sim->opt.replicas)
+    if (route_len != 2 || route[0] >= nd->sim->opt.replicas)
+        return true;
+    if (nd->byz)
+        sim_byz_stream_send(nd, route[0], route[1], frame, len);
+    else
         sim_net_send_tagged(nd->sim, TO_EXECUTOR, route[1], nd->id, route[0],
-                        nd->depart_at, frame, len);
+                            nd->depart_at, frame, len);
     return true; /* the network may still drop it: a lost frame */
 }
 
@@ -371,11 +375,13 @@ static uint64_t node_next_ms(struct snode *nd)
 
 /* ------------------------------------------------------------ executors */
 
-static void xio_send(void *arg, const uint8_t *frame, size_t len)
+static void xio_send(void *arg, smr_node_id to, const uint8_t *frame,
+                     size_t len)
 {
     struct sexec *ex = arg;
-    sim_net_send_tagged(ex->sim, TO_STREAM, ex->incarnation, ex->idx, ex->idx,
-                    ex->sim->now, frame, len);
+    if (to < ex->sim->opt.replicas)
+        sim_net_send_tagged(ex->sim, TO_STREAM, ex->incarnation, ex->idx, to,
+                            ex->sim->now, frame, len);
 }
 
 static uint64_t xio_mono_ms(void *arg)
@@ -445,7 +451,7 @@ static void exec_deliver(struct sim *s, struct frame *f)
     struct sexec *ex = &s->execs[f->to];
     if (!ex->up || f->tag != ex->incarnation)
         return; /* that connection is gone */
-    int rc = glue_executor_on_frame(ex->x, f->data, f->len);
+    int rc = glue_executor_on_frame(ex->x, f->from, f->data, f->len);
     if (rc == SMR_OK)
         rc = glue_executor_end_burst(ex->x);
     if (rc == SMR_EFSYNC)
@@ -562,7 +568,10 @@ static void deliver(struct sim *s, struct frame *f)
         rc = glue_node_on_peer_frame(nd->n, f->data, f->len);
     } else if (f->kind == TO_STREAM) {
         uint8_t route[2] = {(uint8_t)f->from, f->tag};
-        glue_stream_on_frame(nd->n, route, sizeof route, f->data, f->len);
+        /* The link is authenticated (CURVE over ZeroMQ): the replica knows
+         * whether its own executor sent this. */
+        glue_stream_on_frame(nd->n, route, sizeof route, f->from == nd->id,
+                             f->data, f->len);
         rc = SMR_OK;
     } else {
         uint8_t route = (uint8_t)f->from;
@@ -840,9 +849,8 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         return SMR_EINVAL;
     if (o->protocol == SIM_PBFT &&
         ((o->replicas != 4 && o->replicas != 7) ||
-         o->executors == SIM_EXEC_SEPARATE ||
          o->byzantine > (int)(o->replicas - 1) / 3))
-        return SMR_EINVAL; /* the contract: embedded executors only */
+        return SMR_EINVAL;
     struct sim *s = calloc(1, sizeof *s);
     if (!s)
         return SMR_ENOMEM;
@@ -858,8 +866,8 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
     uint64_t topology = seed ^ 0xD1B54A32D192ED03ULL;
     bool coin = smr_rng_next(&topology) % 2 == 0; /* drawn either way, so
                                                     the replay hint replays */
-    s->separate = !s->pbft && (o->executors == SIM_EXEC_SEPARATE ||
-                               (o->executors == SIM_EXEC_MIXED && coin));
+    s->separate = o->executors == SIM_EXEC_SEPARATE ||
+                  (o->executors == SIM_EXEC_MIXED && coin);
     result->separate_executors = s->separate;
     if (o->faults) {
         static const unsigned tear[] = {0, 300, 1000};
@@ -890,7 +898,7 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         sto_mem_set_tear(nd->store, s->tear_pm);
         sto_mem_set_sync_delay(nd->store, true);
         node_up(s, nd);
-        if (s->separate) {
+        if (s->separate && !nd->twin) { /* executors reach the original */
             struct sexec *ex = &s->execs[i];
             ex->sim = s;
             ex->idx = i;

@@ -61,6 +61,8 @@ struct sim_result {
     uint64_t bad_client_requests; /* PBFT: requests of the faulty client */
     uint64_t held;            /* PBFT: pre-prepares correct replicas held */
     uint64_t signed_requests; /* PBFT: client signatures they checked */
+    uint64_t stream_lies;     /* PBFT: entries Byzantine replicas' streams
+                                 altered for separate executors */
 };
 
 /* PBFT Byzantine behaviours, bit i named sim_byz_names[i]

@@ -16,7 +16,10 @@
  *               re-sealed) to every odd-numbered backup
  *   collude     equivocates as primary too, and votes (PREPARE, COMMIT)
  *               for whatever a Byzantine primary sent each receiver
- *   bad-reply   client replies with altered result bytes or seq
+ *   bad-reply   client replies with altered result bytes or seq; with
+ *               bad-reply, mutate or conflict, half the entries its
+ *               Committed stream sends a separate executor are forged
+ *               (batch, leader time or seq) or a false SNAPSHOT_REQUIRED
  *   replay      its own older frames, sent again later to any peer
  *   mutate      view or sequence number moved by one, re-sealed
  *   bad-mac     one slot of the MAC vector flipped, not re-sealed
@@ -442,6 +445,54 @@ void sim_byz_client_send(struct snode *nd, uint32_t client,
         len = b->out.len;
     }
     sim_net_send(s, TO_CLIENT, nd->id, client, nd->depart_at, frame, len);
+}
+
+/* ------------------------------------------------------------ streams */
+
+/* What a lying stream sends executor `exec` instead of a committed entry:
+ * another batch, leader time or seq, or a false SNAPSHOT_REQUIRED; each
+ * executor hears its own lie, so no two lies need to agree. */
+static bool forge_entry(struct sim_byz *b, struct smr_committed *c,
+                        uint8_t *batch, size_t cap)
+{
+    unsigned what = (unsigned)(brnd(b) % 100);
+    if (what < 4) {
+        struct wire_snapshot_required sr = {c->seq + 1};
+        return wire_encode_snapshot_required(&b->out, &sr) == SMR_OK;
+    }
+    if (what < 40 && c->batch_len > 0 && c->batch_len <= cap) {
+        memcpy(batch, c->batch, c->batch_len);
+        batch[brnd(b) % c->batch_len] ^= (uint8_t)(1 + brnd(b) % 255);
+        c->batch = batch;
+    } else if (what < 70) {
+        c->leader_time_ms += 1 + brnd(b) % 1000;
+    } else {
+        c->seq += 1 + brnd(b) % 3;
+    }
+    return wire_encode_committed(&b->out, c) == SMR_OK;
+}
+
+void sim_byz_stream_send(struct snode *nd, uint32_t exec, uint8_t tag,
+                         const uint8_t *frame, size_t len)
+{
+    struct sim *s = nd->sim;
+    struct sim_byz *b = s->byz;
+    struct smr_committed c;
+    uint8_t batch[4096]; /* the simulator's batches are small */
+    if (nd->byz & BYZ_SILENT) {
+        s->res->byz_tampered++;
+        return;
+    }
+    if ((nd->byz & (BYZ_BAD_REPLY | BYZ_MUTATE | BYZ_CONFLICT)) &&
+        bchance(b, 500) && wire_decode_committed(frame, len, &c) == SMR_OK &&
+        forge_entry(b, &c, batch, sizeof batch)) {
+        s->res->byz_tampered++;
+        s->res->stream_lies++;
+        frame = b->out.data;
+        len = b->out.len;
+    }
+    sim_net_send_tagged(s, TO_EXECUTOR, tag, nd->id, exec, nd->depart_at,
+                        frame, len);
 }
 
 /* ------------------------------------------------------------ replays */

@@ -154,6 +154,10 @@ void sim_byz_free(struct sim *s);
  * with, dropped or sent as is, by its behaviours. */
 void sim_byz_peer_send(struct snode *nd, uint32_t to, const uint8_t *frame,
                        size_t len);
+/* A Byzantine replica's Committed stream frame to executor `exec`
+ * (connection `tag`): dropped, sent, or altered. */
+void sim_byz_stream_send(struct snode *nd, uint32_t exec, uint8_t tag,
+                         const uint8_t *frame, size_t len);
 void sim_byz_client_send(struct snode *nd, uint32_t client,
                          const uint8_t *frame, size_t len);
 /* Misbehaviour not tied to a frame of its own (replays), each fault tick,

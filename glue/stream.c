@@ -16,6 +16,10 @@
  *                       SNAPSHOT_REQUIRED when from_seq was truncated away.
  *   executor → replica  REPLY frames, routed to the clients this replica
  *                       serves; CHECKPOINT{seq, digest} after a snapshot.
+ *                       Taken only from the replica's own executor (`own`:
+ *                       the transport authenticated it, curve.h), since a
+ *                       client counts a reply as this replica's vote; from
+ *                       any other consumer they are dropped and counted.
  * Delivery is at-least-once by sequence number: each SUBSCRIBE restarts the
  * stream at the consumer's cursor, and the consumer drops what it has.
  * Entries are read from storage, where every chosen slot's record lives.
@@ -53,7 +57,7 @@ static struct glue_consumer *consumer_for(struct glue_node *n,
 }
 
 static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
-                         const struct wire_subscribe *s)
+                         bool own, const struct wire_subscribe *s)
 {
     if (id_len == 0 || id_len > GLUE_ROUTE_ID_BYTES || s->from_seq == 0)
         return;
@@ -68,18 +72,23 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
     c->limit = s->from_seq + s->credit - 1;
     c->executed = s->from_seq - 1;
     c->last_seen_ms = n->io->mono_ms(n->io_arg);
+    c->own = own;
 }
 
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
-                          size_t id_len, const uint8_t *f, size_t len)
+                          size_t id_len, bool own, const uint8_t *f,
+                          size_t len)
 {
     int type;
     int rc = wire_peek_type(f, len, &type);
-    if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
+    bool vote = type == WIRE_REPLY || type == WIRE_CHECKPOINT;
+    if (rc == SMR_OK && vote && !own) {
+        rc = SMR_EFORBIDDEN;
+    } else if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
         struct wire_subscribe s;
         rc = wire_decode_subscribe(f, len, &s);
         if (rc == SMR_OK)
-            on_subscribe(n, id, id_len, &s);
+            on_subscribe(n, id, id_len, own, &s);
     } else if (rc == SMR_OK && type == WIRE_REPLY) {
         struct wire_reply r;
         rc = wire_decode_reply(f, len, &r);
@@ -145,11 +154,15 @@ void glue_stream_pump(struct glue_node *n)
     }
 }
 
+/* Its own executor's progress (other replicas' executors read this
+ * stream too under Byzantine faults). */
 smr_seq glue_stream_executed(const struct glue_node *n)
 {
     smr_seq best = 0;
-    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++)
-        if (n->consumers[i].id_len && n->consumers[i].executed > best)
-            best = n->consumers[i].executed;
+    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
+        const struct glue_consumer *c = &n->consumers[i];
+        if (c->id_len && c->own && c->executed > best)
+            best = c->executed;
+    }
     return best;
 }

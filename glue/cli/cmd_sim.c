@@ -33,6 +33,8 @@ static const struct {
      "the stream ignores a stuck executor's cursor (separate executors)"},
     {"parallel-read-race", SMR_MUTANT_PARALLEL_READ_RACE, false,
      "the parallel engine runs a read before the earlier write to its key"},
+    {"stream-trust-any", SMR_MUTANT_STREAM_TRUST_ANY, false,
+     "a separate executor applies entries its streams disagree on"},
     {"pbft-weak-prepare", ORD_PBFT_MUTANT_WEAK_PREPARE, true,
      "PBFT: prepared with 2f-1 prepares"},
     {"pbft-weak-commit", ORD_PBFT_MUTANT_WEAK_COMMIT, true,
@@ -78,9 +80,11 @@ static void help(void)
            "  --calm          no faults\n"
            "  --protocol P    paxos (default) or pbft: n = 3f+1 replicas (4 by\n"
            "                  default, or 7), keys derived from the seed,\n"
-           "                  embedded executors, clients that send MACed\n"
-           "                  requests and accept f+1 matching replies, and\n"
-           "                  up to f Byzantine replicas per seed\n"
+           "                  clients that send MACed requests and accept\n"
+           "                  f+1 matching replies, separate executors that\n"
+           "                  apply an entry once f+1 replicas' streams\n"
+           "                  carry it, and up to f Byzantine replicas per\n"
+           "                  seed\n"
            "  --byzantine K   pbft: exactly K Byzantine replicas (0..f;\n"
            "                  default: drawn per seed)\n"
            "  --behaviours L  pbft: each Byzantine replica does exactly these\n"
@@ -251,11 +255,9 @@ int cmd_sim(int argc, char **argv)
         o.replicas = 4;
     if (o.protocol == SIM_PBFT &&
         ((o.replicas != 4 && o.replicas != 7) ||
-         o.executors == SIM_EXEC_SEPARATE ||
          o.byzantine > (int)(o.replicas - 1) / 3)) {
         fprintf(stderr, "strata sim: --protocol pbft runs 4 or 7 replicas "
-                        "with embedded executors and at most f = (n-1)/3 "
-                        "Byzantine replicas\n");
+                        "and at most f = (n-1)/3 Byzantine replicas\n");
         return 2;
     }
     if (o.protocol != SIM_PBFT && (o.byzantine >= 0 || behaviours)) {
@@ -294,6 +296,7 @@ int cmd_sim(int argc, char **argv)
         sum.bad_client_requests += r.bad_client_requests;
         sum.held += r.held;
         sum.signed_requests += r.signed_requests;
+        sum.stream_lies += r.stream_lies;
         byz_seeds += r.byzantine > 0;
         if (!r.failed)
             continue;
@@ -338,13 +341,15 @@ int cmd_sim(int argc, char **argv)
                 "replicas in all, %llu frames tampered with, dropped or "
                 "replayed; %llu requests from faulty clients; correct "
                 "replicas held %llu pre-prepares and checked %llu client "
-                "signatures\n",
+                "signatures; %llu stream entries forged for separate "
+                "executors\n",
                 (unsigned long long)byz_seeds,
                 (unsigned long long)sum.byzantine,
                 (unsigned long long)sum.byz_tampered,
                 (unsigned long long)sum.bad_client_requests,
                 (unsigned long long)sum.held,
-                (unsigned long long)sum.signed_requests);
+                (unsigned long long)sum.signed_requests,
+                (unsigned long long)sum.stream_lies);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;

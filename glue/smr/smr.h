@@ -49,7 +49,8 @@
     X(SMR_ENOTLEADER, "not the leader")                                  \
     X(SMR_EUNAVAILABLE, "no replica reachable")                          \
     X(SMR_EDISAGREE, "replicas disagree: no f+1 matching replies")      \
-    X(SMR_EREFUSED, "the replicas refused the request")
+    X(SMR_EREFUSED, "the replicas refused the request")                  \
+    X(SMR_EFORBIDDEN, "the sender may not send this frame")
 
 enum smr_err {
 #define SMR_ERR_ENUM(name, text) name,
@@ -153,6 +154,7 @@ enum smr_mutant {
     SMR_MUTANT_SKIP_SESSION_DEDUPE,   /* executor re-applies a retried request */
     SMR_MUTANT_STREAM_NO_RESUME,      /* stream ignores a stuck consumer's cursor */
     SMR_MUTANT_PARALLEL_READ_RACE,    /* parallel engine: a read skips the writer */
+    SMR_MUTANT_STREAM_TRUST_ANY,      /* executor: any streams agree, lies too */
 };
 extern int smr_mutant;
 

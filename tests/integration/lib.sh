@@ -63,6 +63,23 @@ start_node() {
 
 pid_of() { eval "echo \$PID_$1"; }
 
+# add_streams: gives every replica of $CONFIG a stream endpoint (separate
+# executors) and checkpoints every 50 seqs.
+add_streams() {
+    awk -v base=$((PORT_BASE + 200)) '
+        /^    client:/ { print; id = n++; print "    stream: tcp://127.0.0.1:" base + id; next }
+        { print }' "$CONFIG" > "$WORK/streams.yaml"
+    echo "checkpoint_interval: 50" >> "$WORK/streams.yaml"
+    mv "$WORK/streams.yaml" "$CONFIG"
+}
+
+# start_exec I: starts replica I's separate executor in the background.
+start_exec() {
+    "$STRATA" executor --config "$CONFIG" --replica "$1" >> "$WORK/exec-$1.log" 2>&1 &
+    eval "XPID_$1=$!"
+    PIDS="$PIDS $!"
+}
+
 kill9_node() { kill -9 "$(pid_of "$1")" 2>/dev/null || true; wait "$(pid_of "$1")" 2>/dev/null || true; }
 
 # leader: prints the id of the replica that says it leads (or nothing).

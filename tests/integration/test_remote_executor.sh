@@ -10,17 +10,8 @@ PORT_BASE=17900
 
 make_config 3
 # Add a stream endpoint to every replica, and checkpoint often.
-awk -v base=$((PORT_BASE + 200)) '
-    /^    client:/ { print; id = n++; print "    stream: tcp://127.0.0.1:" base + id; next }
-    { print }' "$CONFIG" > "$WORK/c.yaml"
-echo "checkpoint_interval: 50" >> "$WORK/c.yaml"
-mv "$WORK/c.yaml" "$CONFIG"
+add_streams
 for i in 0 1 2; do start_node $i; done
-start_exec() {
-    "$STRATA" executor --config "$CONFIG" --replica "$1" >> "$WORK/exec-$1.log" 2>&1 &
-    eval "XPID_$1=$!"
-    PIDS="$PIDS $!"
-}
 for i in 0 1 2; do start_exec $i; done
 wait_leader 10 > /dev/null || die "no leader within 10 s"
 

@@ -251,6 +251,13 @@ START_TEST(test_wrong_types)
                   ": batch.window: 4294967296 is too large");
     refuse_inline(GOOD "session_ttl_ms: 18446744073709551616\n", SMR_ECONFIG,
                   ": session_ttl_ms: 18446744073709551616 is too large");
+    refuse_inline(GOOD "stream_quorum: two\n", SMR_ECONFIG,
+                  ": stream_quorum: expected a whole number, got 'two'");
+    refuse_inline(GOOD "stream_quorum: 4\n", SMR_ECONFIG,
+                  ": stream_quorum: 4 is more streams than the 3 replicas");
+    struct glue_config q;
+    load_inline(GOOD "stream_quorum: 2\n", &q);
+    ck_assert_uint_eq(q.stream_quorum, 2);
     refuse_inline(GOOD "batch: {max_requests: [1]}\n", SMR_ECONFIG,
                   ": batch.max_requests: expected a single value, found a "
                   "list");
@@ -662,15 +669,29 @@ START_TEST(test_pbft_compositions)
                      SMR_ECONTRACT);
     assert_contains(err, "protocol pbft refuses the config: window: ");
 
-    /* A separate executor would trust one replica's stream. */
+    /* Separate executors: by default they wait for f+1 = 2 streams ... */
     load_inline("cluster_id: 7\nprotocol: pbft\nkeys: /tmp/k\n" REPLICAS_3
                 "  - {id: 3, peer: tcp://h:7103, client: tcp://h:7203, "
                 "stream: tcp://h:7303}\n" STORAGE,
                 &c);
+    ck_assert_msg(glue_contract_check(&c, false, err, sizeof(err)) == SMR_OK,
+                  "%s", err);
+    uint32_t quorum = 0;
+    ck_assert_int_eq(glue_stream_quorum(&c, &quorum, err, sizeof(err)),
+                     SMR_OK);
+    ck_assert_uint_eq(quorum, 2);
+    ck_assert_int_eq(glue_contract_describe(&c, line, sizeof(line)), SMR_OK);
+    ck_assert_str_eq(line, "pbft (f=1 Byzantine, n=4) → sequential executor "
+                           "(separate: 2 of 4 streams must agree) → kv; "
+                           "storage rocksdb, fsync on");
+    /* ... and one that would trust one replica's stream is refused. */
+    c.stream_quorum = 1;
     ck_assert_int_eq(glue_contract_check(&c, false, err, sizeof(err)),
                      SMR_ECONTRACT);
-    assert_contains(err, "so a separate executor may apply an entry only "
-                         "once f+1=2 ordering replicas agree on it");
+    assert_contains(err, "stream_quorum is 1, but protocol pbft tolerates "
+                         "f=1 Byzantine faults, so a separate executor may "
+                         "apply an entry only once f+1=2 replicas' streams "
+                         "carry it");
 }
 END_TEST
 
@@ -758,7 +779,7 @@ static struct glue_composition sound(void)
                                   .replicas_required = 3,
                                   .needs_durable_storage = true,
                                   .total_order = true};
-    k.executor = (struct glue_executor_info){"sequential", false, true, true};
+    k.executor = (struct glue_executor_info){"sequential", false, true};
     k.app = (struct glue_app_info){"kv", true};
     k.storage = (struct glue_storage_info){"rocksdb", true, true};
     return k;
@@ -779,7 +800,7 @@ START_TEST(test_composition_rules)
                                   .byzantine = true,
                                   .needs_durable_storage = true,
                                   .total_order = true};
-    k.executor.trusts_one_stream = false;
+    k.stream_quorum = 2;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_ECONTRACT);
     ck_assert_str_eq(err, "protocol pbft tolerates f=1 Byzantine faults and "
@@ -788,21 +809,30 @@ START_TEST(test_composition_rules)
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_OK);
     /* embedded, an executor is part of its replica: clients vote */
-    k.executor.trusts_one_stream = true;
+    k.stream_quorum = 1;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_OK);
+    /* separate, it must not trust one replica's stream */
     k.separate_executors = true;
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_ECONTRACT);
-    ck_assert_str_eq(err, "protocol pbft tolerates Byzantine faults, so a "
-                          "separate executor may apply an entry only once "
-                          "f+1=2 ordering replicas agree on it, but executor "
-                          "sequential trusts one replica's stream: remove "
-                          "the replicas' stream endpoints to run it "
-                          "embedded");
+    ck_assert_str_eq(err, "stream_quorum is 1, but protocol pbft tolerates "
+                          "f=1 Byzantine faults, so a separate executor may "
+                          "apply an entry only once f+1=2 replicas' streams "
+                          "carry it: set stream_quorum to at least 2, or "
+                          "leave it out");
+    k.stream_quorum = 2;
+    ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
+                     SMR_OK);
+    k.stream_quorum = 4; /* one replica down would stop every executor */
+    ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
+                     SMR_ECONTRACT);
+    ck_assert_str_eq(err, "stream_quorum is 4, but with f=1 replicas down "
+                          "only 3 streams remain and the executors would "
+                          "stop: set it to at most 3");
 
     k = sound();
-    k.executor = (struct glue_executor_info){"parallel", true, true, true};
+    k.executor = (struct glue_executor_info){"parallel", true, true};
     k.app = (struct glue_app_info){"counter", false};
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_ECONTRACT);
@@ -824,7 +854,7 @@ START_TEST(test_composition_rules)
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_OK);
     k.linearized = false;
-    k.executor = (struct glue_executor_info){"parallel", true, true, false};
+    k.executor = (struct glue_executor_info){"parallel", true, false};
     ck_assert_int_eq(glue_contract_compose(&k, false, err, sizeof(err)),
                      SMR_OK);
 
