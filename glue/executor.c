@@ -29,7 +29,10 @@
 #define STALL_MS 300         /* no progress this long: resubscribe */
 #define GAP_MS 20            /* after a gap, ask again at most this often */
 #define AHEAD_MAX 128        /* entries kept per stream past the cursor, ... */
-#define AHEAD_BYTES_MAX (8u << 20) /* ... holding at most this many bytes */
+#define AHEAD_BYTES_MAX (8u << 20) /* ... holding at most this many bytes
+                                      (allocated), or room for four of the
+                                      largest entries if that is more */
+#define FRAME_OVERHEAD 64    /* a COMMITTED frame's bytes beyond its batch */
 #define REPORT_MS 100        /* progress reported at least this often */
 #define SNAPSHOT_KEY "exe/snapshot"
 
@@ -42,7 +45,7 @@ struct xstream {
     smr_seq expect;       /* the seq this stream should send next */
     uint64_t subscribed_ms;
     bool compacted;       /* it answered SNAPSHOT_REQUIRED */
-    size_t ahead_bytes;
+    size_t ahead_bytes; /* allocated for the kept entries */
     smr_seq ahead_seq[AHEAD_MAX];
     uint8_t ahead_hash[AHEAD_MAX][SMR_DIGEST_BYTES];
     struct smr_buf ahead[AHEAD_MAX];
@@ -61,6 +64,7 @@ struct glue_executor {
     uint32_t n_streams;
     struct xstream *streams;
     uint32_t credit;
+    size_t ahead_bytes_max; /* per stream */
     bool own_sto;
     void *zctx;
     void *socks[SMR_NODES_MAX];
@@ -197,30 +201,59 @@ static void entry_hash(const struct smr_committed *c,
     crypto_generichash_final(&st, out, SMR_DIGEST_BYTES);
 }
 
+/* Frees a kept entry (freed, not kept for reuse: the byte bound is on
+ * what is allocated). */
 static void drop_ahead(struct xstream *st, uint32_t slot)
 {
-    st->ahead_bytes -= st->ahead[slot].len;
+    st->ahead_bytes -= st->ahead[slot].cap;
     st->ahead_seq[slot] = 0;
-    smr_buf_reset(&st->ahead[slot]);
+    smr_buf_free(&st->ahead[slot]);
 }
 
-/* Keeps an entry that arrived past the cursor, within the bounds. */
-static void keep_ahead(struct glue_executor *x, struct xstream *st,
+/* Makes room for `len` bytes by dropping the highest kept seqs: the entry
+ * at the cursor is the one everything waits for. */
+static void make_room(struct glue_executor *x, struct xstream *st, size_t len)
+{
+    for (int i = 0; i < AHEAD_MAX && st->ahead_bytes + 2 * len >
+                                          x->ahead_bytes_max; i++) {
+        uint32_t top = AHEAD_MAX;
+        for (uint32_t k = 0; k < AHEAD_MAX; k++)
+            if (st->ahead_seq[k] &&
+                (top == AHEAD_MAX || st->ahead_seq[k] > st->ahead_seq[top]))
+                top = k;
+        if (top == AHEAD_MAX)
+            return;
+        drop_ahead(st, top);
+    }
+}
+
+/* Keeps an entry that arrived past the cursor, within the bounds; false
+ * when it was not kept (it is asked for again). */
+static bool keep_ahead(struct glue_executor *x, struct xstream *st,
                        const struct smr_committed *c, const uint8_t *f,
                        size_t len)
 {
     uint32_t slot = (uint32_t)(c->seq % AHEAD_MAX);
-    if (c->seq - exe_next_seq(x->engine) >= AHEAD_MAX ||
-        st->ahead_seq[slot] == c->seq ||
-        st->ahead_bytes - st->ahead[slot].len + len > AHEAD_BYTES_MAX)
-        return;
+    smr_seq next = exe_next_seq(x->engine);
+    if (c->seq - next >= AHEAD_MAX)
+        return false;
+    if (st->ahead_seq[slot] == c->seq)
+        return true; /* a copy: the first one stays */
+    if (c->seq == next)
+        make_room(x, st, len);
+    /* An allocation is at most twice the bytes (smr_buf_reserve). */
+    if (st->ahead_bytes - st->ahead[slot].cap + 2 * len > x->ahead_bytes_max)
+        return false;
     drop_ahead(st, slot);
-    if (smr_buf_append(&st->ahead[slot], f, len) != SMR_OK)
-        return; /* a cache: the replica resends what we lack */
+    if (smr_buf_append(&st->ahead[slot], f, len) != SMR_OK) {
+        smr_buf_free(&st->ahead[slot]);
+        return false; /* a cache: the replica resends what we lack */
+    }
     if (x->quorum > 1)
         entry_hash(c, st->ahead_hash[slot]);
-    st->ahead_bytes += len;
+    st->ahead_bytes += st->ahead[slot].cap;
     st->ahead_seq[slot] = c->seq;
+    return true;
 }
 
 /* Applies entry `c` (the next in order) and reports it. */
@@ -276,7 +309,7 @@ static int drain(struct glue_executor *x)
         struct xstream *st = &x->streams[k];
         struct smr_buf f = st->ahead[slot];
         st->ahead[slot] = (struct smr_buf){0};
-        st->ahead_bytes -= f.len;
+        st->ahead_bytes -= f.cap;
         st->ahead_seq[slot] = 0;
         for (uint32_t j = 0; j < x->n_streams; j++)
             if (x->streams[j].ahead_seq[slot] == next)
@@ -318,14 +351,17 @@ static int on_committed(struct glue_executor *x, uint32_t k, const uint8_t *f,
         return SMR_OK; /* at-least-once: already have it */
     int rc = SMR_OK;
     smr_seq before = next;
+    bool kept = true;
     if (x->quorum == 1 && c.seq == next) {
         rc = apply(x, &c);
     } else {
-        keep_ahead(x, st, &c, f, len);
+        kept = keep_ahead(x, st, &c, f, len);
         if (x->quorum == 1 ? c.seq != next : c.seq > st->expect)
             on_gap(x, k);
     }
-    if (c.seq >= st->expect)
+    /* With a quorum, an entry not kept stays a gap: the stream's next
+     * entry asks for it again. */
+    if ((kept || x->quorum == 1) && c.seq >= st->expect)
         st->expect = c.seq + 1;
     if (rc == SMR_OK)
         rc = drain(x); /* whatever was waiting behind it */
@@ -537,10 +573,10 @@ static int connect_streams(struct glue_executor *x, bool keyed, char *err,
     uint8_t pk[GLUE_CURVE_KEY_BYTES], sk[GLUE_CURVE_KEY_BYTES];
     int rc = SMR_OK;
     if (keyed) {
-        keys = calloc(1, sizeof *keys);
+        keys = sodium_malloc(sizeof *keys);
         rc = keys ? glue_keys_load(&x->cfg, x->replica, false, keys, err,
                                    err_len)
-                  : SMR_ENOMEM;
+                  : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
         if (rc == SMR_OK &&
             glue_curve_keypair(keys->secret_keys[x->replica], pk, sk) !=
                 SMR_OK)
@@ -567,10 +603,8 @@ static int connect_streams(struct glue_executor *x, bool keyed, char *err,
                           r->stream);
     }
     sodium_memzero(sk, sizeof sk);
-    if (keys) {
-        sodium_memzero(keys, sizeof *keys);
-        free(keys);
-    }
+    if (keys)
+        sodium_free(keys); /* zeroes it */
     return rc;
 }
 
@@ -579,6 +613,8 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
                       struct glue_executor **out, char *err, size_t err_len)
 {
     struct glue_composition k;
+    if (err && err_len)
+        err[0] = '\0';
     int rc = glue_config_check(cfg, err, err_len);
     if (rc == SMR_OK)
         rc = glue_contract_check(cfg, opt && opt->allow_unsafe_storage, err,
@@ -591,7 +627,7 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
         return rc;
     struct glue_executor *x = calloc(1, sizeof *x);
     if (!x)
-        return SMR_ENOMEM;
+        return glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     x->cfg = *cfg;
     if (opt)
         x->opt = *opt;
@@ -600,13 +636,22 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     x->replica = replica;
     x->quorum = k.stream_quorum;
     x->n_streams = x->quorum == 1 ? 1 : cfg->n_replicas;
-    x->credit = x->quorum == 1 ? CREDIT : AHEAD_MAX; /* nothing past the
-                                                        window is sent */
+    size_t entry = (size_t)k.ord.entry_bytes_max + FRAME_OVERHEAD;
+    x->ahead_bytes_max =
+        AHEAD_BYTES_MAX > 4 * 2 * entry ? AHEAD_BYTES_MAX : 4 * 2 * entry;
+    /* With a quorum nothing the streams may send is refused for want of
+     * room: the credit is what the window and the byte bound can hold. */
+    x->credit = CREDIT;
+    if (x->quorum > 1) {
+        size_t fit = x->ahead_bytes_max / (2 * entry);
+        x->credit = fit > AHEAD_MAX ? AHEAD_MAX : (uint32_t)fit;
+    }
     x->streams = calloc(x->n_streams, sizeof *x->streams);
     /* Detached runs must replay bit for bit: no pid in their frames. */
     x->consumer_id = ((uint64_t)replica << 32) |
                      (x->opt.io ? 0 : (uint64_t)getpid());
-    rc = x->streams ? open_store(x, err, err_len) : SMR_ENOMEM;
+    rc = x->streams ? open_store(x, err, err_len)
+                    : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
     if (rc == SMR_OK)
         rc = exe_app_new(cfg->app, &x->app);
     if (rc == SMR_OK)
@@ -617,6 +662,9 @@ int glue_executor_new(const struct glue_config *cfg, smr_node_id replica,
     if (rc == SMR_OK && !x->opt.io)
         rc = connect_streams(x, k.ord.byzantine, err, err_len);
     if (rc != SMR_OK) {
+        if (err && err_len && err[0] == '\0') /* no step said why */
+            glue_say(rc, err, err_len, "cannot create the executor: %s",
+                     smr_strerror(rc));
         glue_executor_destroy(&x);
         return rc;
     }

@@ -86,8 +86,9 @@ smr_seq glue_executor_executed(const struct glue_executor *x);
 /* The driver, free of I/O (detached mode; glue_executor_run uses it too).
  * start: the first SUBSCRIBE. on_frame: one frame from replica `from`, as
  * the transport authenticated it (bad frames, and frames from a replica
- * whose stream the executor does not read, are dropped). end_burst: after the frames that arrived together;
- * waits for the engine's commands to finish, so their replies leave. tick:
+ * whose stream the executor does not read, are dropped). end_burst: after
+ * the frames that arrived together; waits for the engine's commands to
+ * finish, so their replies leave. tick:
  * call when next_timeout_ms has passed; a cursor that has not moved for a
  * while resubscribes. Those returning int give SMR_OK or a fatal error:
  * the executor must stop. */

@@ -40,6 +40,7 @@ struct glue_held {
 
 /* An executor process following this replica's Committed stream. */
 #define GLUE_CONSUMERS_MAX 16
+#define GLUE_STREAM_SNDHWM 128 /* frames queued per stream consumer */
 struct glue_consumer {
     uint8_t id_len; /* 0: slot unused */
     uint8_t id[GLUE_ROUTE_ID_BYTES];
@@ -47,6 +48,7 @@ struct glue_consumer {
     smr_seq limit;    /* last entry the credit allows */
     smr_seq executed; /* the consumer's cursor at its last SUBSCRIBE */
     uint64_t last_seen_ms;
+    int who;          /* the executor's replica (authenticated), or -1 */
     bool own;         /* this replica's executor (whose progress it shows) */
 };
 
@@ -153,9 +155,12 @@ smr_seq glue_node_executed(const struct glue_node *n);
 /* The Committed stream to separate executors (stream.c), free of I/O: one
  * frame from the consumer routed `id` (SUBSCRIBE, REPLY, CHECKPOINT;
  * anything else is dropped and counted), and a pump that sends what the
- * consumers' credit allows through io->stream_send. */
+ * consumers' credit allows through io->stream_send. `who` is the replica
+ * whose executor sent it, as authenticated links prove (curve.h), or -1
+ * when the links are not authenticated (crash faults: every consumer is
+ * taken as the replica's own). */
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
-                          size_t id_len, bool own, const uint8_t *f,
+                          size_t id_len, int who, const uint8_t *f,
                           size_t len);
 void glue_stream_pump(struct glue_node *n);
 smr_seq glue_stream_executed(const struct glue_node *n);

@@ -131,14 +131,13 @@ static void drain_stream(struct glue_node *n, bool *any)
         }
         /* Authenticated links name their executor; an unnamed frame on
          * one is dropped (see curve.h). */
-        int from = n->zap ? glue_zap_peer(&body) : (int)n->id;
-        if (from < 0) {
+        int who = n->zap ? glue_zap_peer(&body) : -1;
+        if (n->zap && who < 0) {
             wire_stats_count(&n->stats, SMR_EFORBIDDEN);
             continue;
         }
-        glue_stream_on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id),
-                             from == (int)n->id, zmq_msg_data(&body),
-                             zmq_msg_size(&body));
+        glue_stream_on_frame(n, zmq_msg_data(&id), zmq_msg_size(&id), who,
+                             zmq_msg_data(&body), zmq_msg_size(&body));
     }
     zmq_msg_close(&id);
     zmq_msg_close(&body);

@@ -216,17 +216,20 @@ static int secure_stream(struct glue_node *n, char *err, size_t err_len)
     return rc;
 }
 
-/* The Committed stream's ROUTER socket, for separate executors. */
+/* The Committed stream's ROUTER socket, for separate executors. At most
+ * GLUE_STREAM_SNDHWM frames wait per consumer: one that does not read
+ * pauses its stream there instead of filling memory. */
 static int open_stream_socket(struct glue_node *n, char *err, size_t err_len)
 {
     const struct glue_replica_config *me = glue_config_replica(&n->cfg, n->id);
     /* Mandatory routing: a full queue refuses the send (the stream pauses
      * there) instead of dropping a frame in the middle of the stream. */
-    int one = 1;
+    int one = 1, hwm = GLUE_STREAM_SNDHWM;
     n->stream_sock = new_socket(n, ZMQ_ROUTER);
     if (!n->stream_sock ||
         zmq_setsockopt(n->stream_sock, ZMQ_ROUTER_MANDATORY, &one,
-                       sizeof one) != 0) {
+                       sizeof one) != 0 ||
+        zmq_setsockopt(n->stream_sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0) {
         SET_ERR("replicas[%u].stream: cannot create a socket: %s", n->id,
                 zmq_strerror(errno));
         return SMR_EIO;

@@ -568,10 +568,10 @@ static void deliver(struct sim *s, struct frame *f)
         rc = glue_node_on_peer_frame(nd->n, f->data, f->len);
     } else if (f->kind == TO_STREAM) {
         uint8_t route[2] = {(uint8_t)f->from, f->tag};
-        /* The link is authenticated (CURVE over ZeroMQ): the replica knows
-         * whether its own executor sent this. */
-        glue_stream_on_frame(nd->n, route, sizeof route, f->from == nd->id,
-                             f->data, f->len);
+        /* Under PBFT the links are authenticated (CURVE over ZeroMQ): the
+         * replica knows whose executor sent this. */
+        glue_stream_on_frame(nd->n, route, sizeof route,
+                             s->pbft ? (int)f->from : -1, f->data, f->len);
         rc = SMR_OK;
     } else {
         uint8_t route = (uint8_t)f->from;

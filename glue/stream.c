@@ -16,10 +16,11 @@
  *                       SNAPSHOT_REQUIRED when from_seq was truncated away.
  *   executor → replica  REPLY frames, routed to the clients this replica
  *                       serves; CHECKPOINT{seq, digest} after a snapshot.
- *                       Taken only from the replica's own executor (`own`:
- *                       the transport authenticated it, curve.h), since a
- *                       client counts a reply as this replica's vote; from
- *                       any other consumer they are dropped and counted.
+ *                       Over authenticated links (`who`: the executor's
+ *                       replica as curve.h proved it) taken only from the
+ *                       replica's own executor, since a client counts a
+ *                       reply as this replica's vote; from any other they
+ *                       are dropped and counted.
  * Delivery is at-least-once by sequence number: each SUBSCRIBE restarts the
  * stream at the consumer's cursor, and the consumer drops what it has.
  * Entries are read from storage, where every chosen slot's record lives.
@@ -35,14 +36,30 @@
 #include "node_internal.h"
 
 #define PUMP_MAX 256 /* entries per consumer per loop iteration */
+#define CREDIT_MAX 4096u /* entries one SUBSCRIBE may ask for */
 
+/* The consumer a SUBSCRIBE comes from. Over authenticated links (`who` is
+ * the executor's replica) one slot per executor, found by who it is: a new
+ * connection replaces that executor's slot and never evicts another's, so
+ * a faulty replica opening connection after connection cannot push the
+ * correct executors out. Otherwise (crash faults) one slot per route, the
+ * least recently heard evicted when all are taken. */
 static struct glue_consumer *consumer_for(struct glue_node *n,
-                                          const uint8_t *id, size_t id_len)
+                                          const uint8_t *id, size_t id_len,
+                                          int who)
 {
     struct glue_consumer *free_slot = NULL, *oldest = &n->consumers[0];
     for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
         struct glue_consumer *c = &n->consumers[i];
-        if (c->id_len == id_len && memcmp(c->id, id, id_len) == 0)
+        bool same_route = c->id_len == id_len &&
+                          memcmp(c->id, id, id_len) == 0;
+        if (c->id_len && who >= 0 && c->who == who) {
+            if (same_route)
+                return c;
+            free_slot = c; /* that executor's new connection */
+            break;
+        }
+        if (c->id_len && who < 0 && same_route)
             return c;
         if (!c->id_len && !free_slot)
             free_slot = c;
@@ -53,42 +70,45 @@ static struct glue_consumer *consumer_for(struct glue_node *n,
     memset(c, 0, sizeof *c);
     c->id_len = (uint8_t)id_len;
     memcpy(c->id, id, id_len);
+    c->who = who;
     return c;
 }
 
 static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
-                         bool own, const struct wire_subscribe *s)
+                         int who, const struct wire_subscribe *s)
 {
     if (id_len == 0 || id_len > GLUE_ROUTE_ID_BYTES || s->from_seq == 0)
         return;
-    struct glue_consumer *c = consumer_for(n, id, id_len);
+    struct glue_consumer *c = consumer_for(n, id, id_len, who);
     /* A cursor that moved is a credit top-up: keep streaming from where we
      * are. A cursor that did not move means the consumer is stuck (a frame
      * was lost, or it restarted): resume from its cursor. */
     bool resume = s->from_seq <= c->executed + 1 &&
                   smr_mutant != SMR_MUTANT_STREAM_NO_RESUME;
+    uint32_t credit = s->credit < CREDIT_MAX ? s->credit : CREDIT_MAX;
     if (c->next_seq == 0 || resume || s->from_seq > c->next_seq)
         c->next_seq = s->from_seq;
-    c->limit = s->from_seq + s->credit - 1;
+    c->limit = s->from_seq + credit - 1;
     c->executed = s->from_seq - 1;
     c->last_seen_ms = n->io->mono_ms(n->io_arg);
-    c->own = own;
+    c->own = who < 0 || who == (int)n->id;
 }
 
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
-                          size_t id_len, bool own, const uint8_t *f,
+                          size_t id_len, int who, const uint8_t *f,
                           size_t len)
 {
     int type;
     int rc = wire_peek_type(f, len, &type);
     bool vote = type == WIRE_REPLY || type == WIRE_CHECKPOINT;
+    bool own = who < 0 || who == (int)n->id;
     if (rc == SMR_OK && vote && !own) {
         rc = SMR_EFORBIDDEN;
     } else if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
         struct wire_subscribe s;
         rc = wire_decode_subscribe(f, len, &s);
         if (rc == SMR_OK)
-            on_subscribe(n, id, id_len, own, &s);
+            on_subscribe(n, id, id_len, who, &s);
     } else if (rc == SMR_OK && type == WIRE_REPLY) {
         struct wire_reply r;
         rc = wire_decode_reply(f, len, &r);

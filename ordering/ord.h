@@ -113,6 +113,7 @@ struct ord_contract {
     bool byzantine;              /* consumers need f+1 matching streams */
     bool needs_durable_storage;  /* votes must survive a crash */
     bool total_order;
+    uint32_t entry_bytes_max;    /* the largest batch one entry carries */
 };
 
 #endif

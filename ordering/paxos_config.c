@@ -59,4 +59,5 @@ void ord_paxos_contract(const struct ord_paxos_config *c,
     out->byzantine = false;
     out->needs_durable_storage = true;
     out->total_order = true;
+    out->entry_bytes_max = c->batch_bytes_max;
 }

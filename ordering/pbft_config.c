@@ -80,4 +80,5 @@ void ord_pbft_contract(const struct ord_pbft_config *c,
     out->byzantine = true;
     out->needs_durable_storage = true;
     out->total_order = true;
+    out->entry_bytes_max = c->batch_bytes_max;
 }

@@ -1,10 +1,11 @@
 #!/bin/sh
-# cluster.sh: start or stop a local cluster of `strata node` processes.
+# cluster.sh: start or stop a local cluster of `strata node` processes, and
+# a `strata executor` for each replica with a stream endpoint.
 #   scripts/cluster.sh start CONFIG [STRATA]
 #   scripts/cluster.sh stop
 # Pids go to $STRATA_PIDFILE (default /tmp/strata-cluster.pids); replica
 # i logs to the same path with "-node-<i>.log" for ".pids"
-# (/tmp/strata-cluster-node-0.log, ...).
+# (/tmp/strata-cluster-node-0.log, ...), its executor to "-exec-<i>.log".
 set -eu
 PIDFILE=${STRATA_PIDFILE:-/tmp/strata-cluster.pids}
 LOGBASE=${PIDFILE%.pids}
@@ -27,6 +28,15 @@ count_replicas() {
             }
         }
         END { print n + 0 }' "$1"
+}
+
+# stream_ids CONFIG: the ids of the replicas with a `stream:` endpoint
+# (block style: `stream:` on its own line under `- id: N`).
+stream_ids() {
+    awk '
+        /^[^ \t#-]/ { inrep = ($0 ~ /^replicas[ \t]*:/) }
+        inrep && /^[ \t]*-[ \t]*id[ \t]*:/ { id = $0; sub(/.*id[ \t]*:[ \t]*/, "", id); sub(/[ \t#].*/, "", id) }
+        inrep && /^[ \t]+stream[ \t]*:/ { print id }' "$1"
 }
 
 case "${1:-}" in
@@ -55,7 +65,14 @@ start)
         echo $! >> "$PIDFILE"
         i=$((i + 1))
     done
-    echo "started $n replicas (pids in $PIDFILE, logs $LOGBASE-node-*.log)"
+    x=0
+    for i in $(stream_ids "$config"); do
+        "$strata" executor --config "$config" --replica "$i" > "$LOGBASE-exec-$i.log" 2>&1 &
+        echo $! >> "$PIDFILE"
+        x=$((x + 1))
+    done
+    echo "started $n replicas and $x separate executors (pids in $PIDFILE," \
+         "logs $LOGBASE-node-*.log, $LOGBASE-exec-*.log)"
     ;;
 stop)
     [ -f "$PIDFILE" ] && xargs kill < "$PIDFILE" 2>/dev/null || true

@@ -32,7 +32,10 @@
 # when every check passed, 1 otherwise, with the history, the node logs
 # and the schedule saved in /tmp/nemesis-evidence-*/. NEM_SEED fixes the
 # random schedule (timings still vary); NEM_KEEP=1 keeps the evidence even
-# on success; NEM_FORCE_LOOPBACK=1 skips the namespaces. Needs root for
+# on success; NEM_FORCE_LOOPBACK=1 skips the namespaces;
+# STRATA_PROTOCOL=pbft runs four PBFT replicas, and
+# STRATA_SEPARATE_EXECUTORS=1 gives each replica a separate executor process
+# in its namespace, killed, stopped and partitioned with it. Needs root for
 # namespaces and nftables (without them: loopback, no partitions). Each
 # passing round's history is deleted (it is large); its final values are
 # kept for the end-of-soak check.

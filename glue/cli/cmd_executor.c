@@ -77,7 +77,7 @@ int cmd_executor(int argc, char **argv)
     int ex = cli_load_config(config, &cfg);
     if (ex)
         return ex;
-    char err[512];
+    char err[512] = "";
     struct glue_executor *x;
     struct glue_executor_options opt = {
         .allow_unsafe_storage = allow_unsafe_storage,

@@ -126,6 +126,9 @@ now_ms() { date +%s%3N; }
 # namespaces and the nft table, and saves evidence on failure.
 
 NEM_PROTOCOL=${STRATA_PROTOCOL:-paxos} # paxos: 3 replicas; pbft: 4 (f = 1)
+# 1: each replica's executor is a separate process beside it (same
+# namespace), killed, stopped and partitioned with it.
+NEM_SEPARATE=${STRATA_SEPARATE_EXECUTORS:-0}
 if [ "$NEM_PROTOCOL" = pbft ]; then NEM_N=4; else NEM_N=3; fi
 NEM_IDS=$(seq 0 $((NEM_N - 1)) | tr '\n' ' ')
 NEM_NET=10.77.0           # /24 inside the test's namespaces only
@@ -255,7 +258,10 @@ nem_setup() {
             echo "  - id: $i"
             echo "    peer: tcp://$(nem_addr $i):$((PORT_BASE + i))"
             echo "    client: tcp://$(nem_addr $i):$((PORT_BASE + 100 + i))"
+            [ "$NEM_SEPARATE" = 0 ] ||
+                echo "    stream: tcp://$(nem_addr $i):$((PORT_BASE + 200 + i))"
         done
+        [ "$NEM_SEPARATE" = 0 ] || echo "checkpoint_interval: 100"
         echo "storage:"
         if [ "${NEM_SELFTEST_MEMORY:-0}" = 1 ]; then
             echo "  engine: memory"
@@ -298,8 +304,9 @@ nem_cleanup() {
     trap - EXIT INT TERM
     # Only the processes alive now: the pids of earlier runs may be reused.
     for i in $NEM_IDS; do
-        p=$(eval "echo \${PID_$i:-}")
-        [ -z "$p" ] || kill -9 "$p" 2> /dev/null || true
+        for p in $(eval "echo \${PID_$i:-} \${XPID_$i:-}"); do
+            kill -9 "$p" 2> /dev/null || true
+        done
     done
     [ -z "${NEM_BENCH:-}" ] || kill -9 "$NEM_BENCH" 2> /dev/null || true
     PIDS=""
@@ -322,7 +329,18 @@ nem_start() { # nem_start I: (re)starts replica I (start_node sets i=I)
     local u=""
     [ "${NEM_SELFTEST_MEMORY:-0}" = 0 ] || u="$WORK/unsafe"
     if [ "$NEM_MODE" = netns ]; then start_node "$1" ip netns exec "$NEM_NS-r$1" $u; else start_node "$1" $u; fi
+    [ "$NEM_SEPARATE" = 0 ] || nem_start_exec "$1"
     NEM_DOWN=$(echo "$NEM_DOWN" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ' || true)
+}
+
+nem_start_exec() { # nem_start_exec I: replica I's separate executor
+    if [ "$NEM_MODE" = netns ]; then
+        ip netns exec "$NEM_NS-r$1" "$STRATA" executor --config "$CONFIG" --replica "$1" \
+            >> "$WORK/exec-$1.log" 2>&1 &
+    else
+        "$STRATA" executor --config "$CONFIG" --replica "$1" >> "$WORK/exec-$1.log" 2>&1 &
+    fi
+    eval "XPID_$1=$!"
 }
 
 # nem_check_alive: every replica not deliberately down is still running
@@ -339,23 +357,39 @@ nem_check_alive() {
         wait "$p" || rc=$?
         nem_die "replica $i (pid $p) exited by itself with status $rc; see node-$i.log: $(tail -3 "$WORK/node-$i.log")"
     done
+    for i in $NEM_IDS; do
+        case " $NEM_DOWN " in *" $i "*) continue ;; esac
+        p=$(eval "echo \${XPID_$i:-}")
+        [ -n "$p" ] || continue
+        st=$(ps -o stat= -p "$p" 2> /dev/null || true)
+        case $st in '' | Z*) ;; *) continue ;; esac
+        rc=0
+        wait "$p" || rc=$?
+        nem_die "executor $i (pid $p) exited by itself with status $rc; see exec-$i.log: $(tail -3 "$WORK/exec-$i.log")"
+    done
 }
 
-nem_kill9() { # nem_kill9 I
+nem_kill9() { # nem_kill9 I (its executor too)
+    local p
     nem_check_alive
     kill9_node "$1"
     eval "PID_$1="
+    if [ "$NEM_SEPARATE" = 1 ]; then
+        p=$(eval "echo \${XPID_$1:-}")
+        [ -z "$p" ] || { kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; }
+        eval "XPID_$1="
+    fi
     NEM_DOWN="$NEM_DOWN $1"
     NEM_STOPPED=$(echo "$NEM_STOPPED" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ' || true)
 }
 
-nem_stop() { # nem_stop I: SIGSTOP
-    kill -STOP "$(pid_of "$1")" 2> /dev/null || true
+nem_stop() { # nem_stop I: SIGSTOP (its executor too)
+    kill -STOP "$(pid_of "$1")" $(eval "echo \${XPID_$1:-}") 2> /dev/null || true
     NEM_STOPPED="$NEM_STOPPED $1"
 }
 
 nem_cont() { # nem_cont I: SIGCONT
-    kill -CONT "$(pid_of "$1")" 2> /dev/null || true
+    kill -CONT "$(pid_of "$1")" $(eval "echo \${XPID_$1:-}") 2> /dev/null || true
     NEM_STOPPED=$(echo "$NEM_STOPPED" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ' || true)
 }
 

@@ -7,7 +7,9 @@
 # leader and restart it; SIGSTOP a follower for 2 s; partition the leader
 # away (nftables, both ways) for 3 s; kill -9 all three and restart them.
 # With STRATA_PROTOCOL=pbft the same schedule runs on four PBFT replicas
-# (the leader is the primary; its partition forces a view change).
+# (the leader is the primary; its partition forces a view change), and
+# with STRATA_SEPARATE_EXECUTORS=1 each replica's executor is a separate
+# process beside it, killed, stopped and partitioned with it.
 # Then the load stops, every key is read with `strata get` (appended to the
 # history), and `strata lincheck` must find the history linearizable: a
 # stale read, a lost acknowledged write or a double-applied cas fails the

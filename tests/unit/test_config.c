@@ -636,6 +636,16 @@ START_TEST(test_pbft_compositions)
     ck_assert_int_eq(glue_contract_describe(&c, line, sizeof(line)), SMR_OK);
     ck_assert_str_eq(line, "pbft (f=1 Byzantine, n=4) → sequential executor "
                            "→ kv; storage rocksdb, fsync on");
+    /* The example with separate executors. */
+    ck_assert_msg(glue_config_load(src("configs/pbft-4-executors.yaml"), &c,
+                                   err, sizeof(err)) == SMR_OK,
+                  "%s", err);
+    ck_assert_msg(glue_contract_check(&c, false, err, sizeof(err)) == SMR_OK,
+                  "%s", err);
+    ck_assert_int_eq(glue_contract_describe(&c, line, sizeof(line)), SMR_OK);
+    ck_assert_str_eq(line, "pbft (f=1 Byzantine, n=4) → sequential executor "
+                           "(separate: 2 of 4 streams must agree) → kv; "
+                           "storage rocksdb, fsync on");
 
     static const char *const refused[][2] = {
         {"cluster_id: 7\nprotocol: pbft\n" REPLICAS_3 STORAGE,

@@ -254,6 +254,137 @@ START_TEST(test_quorum_of_one_refused)
 }
 END_TEST
 
+/* Catching up over replicas that stream at different speeds, one of them
+ * down, with batches near PBFT's bound (8 MiB / window): whatever arrives
+ * out of order must fit, or be asked for again, and the entry at the
+ * cursor must always get in. (Before the credit was sized to the byte
+ * bound, this stalled for good at a few hundred seqs: later entries filled
+ * a stream's buffer and the cursor's entry was refused at every resend.)
+ * The replicas follow stream.c's rules for SUBSCRIBE: a cursor that did
+ * not move restarts the stream there, otherwise it is a credit top-up. */
+struct replica_model {
+    smr_seq next_seq, limit, executed;
+};
+
+struct catch_up {
+    struct watch w;
+    struct replica_model r[4];
+};
+
+static void cu_send(void *arg, smr_node_id to, const uint8_t *f, size_t len)
+{
+    struct catch_up *cu = arg;
+    struct wire_subscribe s;
+    int type;
+    ck_assert_int_eq(wire_peek_type(f, len, &type), SMR_OK);
+    if (type != WIRE_SUBSCRIBE)
+        return;
+    ck_assert_int_eq(wire_decode_subscribe(f, len, &s), SMR_OK);
+    struct replica_model *c = &cu->r[to];
+    bool resume = s.from_seq <= c->executed + 1;
+    if (c->next_seq == 0 || resume || s.from_seq > c->next_seq)
+        c->next_seq = s.from_seq;
+    c->limit = s.from_seq + s.credit - 1;
+    c->executed = s.from_seq - 1;
+}
+
+static uint64_t cu_mono_ms(void *arg)
+{
+    return ((struct catch_up *)arg)->w.now_ms;
+}
+
+static void cu_executed(void *arg, const struct smr_committed *e,
+                        const uint8_t digest[SMR_DIGEST_BYTES])
+{
+    (void)digest;
+    struct catch_up *cu = arg;
+    ck_assert_uint_eq(e->seq, cu->w.applied + 1);
+    cu->w.applied = e->seq;
+}
+
+static const struct glue_executor_io catch_up_io = {
+    .send = cu_send,
+    .mono_ms = cu_mono_ms,
+    .executed = cu_executed,
+};
+
+/* Entry `seq`: one put whose value makes the batch about `bytes` long. */
+static void big_entry(struct smr_buf *frame, smr_seq seq, uint32_t bytes)
+{
+    static char value[200 * 1024];
+    struct smr_buf op, batch;
+    smr_buf_init(&op);
+    smr_buf_init(&batch);
+    memset(value, 'v', sizeof value);
+    char key[16];
+    snprintf(key, sizeof key, "k%llu", (unsigned long long)seq);
+    ck_assert_uint_le(bytes, sizeof value);
+    ck_assert_int_eq(exe_kv_encode(&op, EXE_KV_PUT, key, (uint32_t)strlen(key),
+                                   NULL, 0, value, bytes),
+                     SMR_OK);
+    struct smr_request r = {(1ull << 32) | 1, seq, op.data, (uint32_t)op.len};
+    ck_assert_int_eq(smr_batch_begin(&batch), SMR_OK);
+    ck_assert_int_eq(smr_batch_add(&batch, &r), SMR_OK);
+    struct smr_committed c = {seq, 1, 100 + seq, batch.data,
+                              (uint32_t)batch.len};
+    ck_assert_int_eq(wire_encode_committed(frame, &c), SMR_OK);
+    smr_buf_free(&op);
+    smr_buf_free(&batch);
+}
+
+START_TEST(test_catch_up_over_uneven_streams)
+{
+    enum { COMMITTED = 400 };
+    static const int speed[4] = {4, 2, 1, 0}; /* replica 3 is down */
+    struct glue_config c;
+    pbft_config(&c);
+    c.checkpoint_interval = 1000;
+    struct catch_up cu = {.w.now_ms = 1000};
+    struct glue_executor *x = NULL;
+    char err[256];
+    struct glue_executor_options opt = {.allow_unsafe_storage = true,
+                                        .quiet = true,
+                                        .io = &catch_up_io,
+                                        .io_arg = &cu};
+    ck_assert_msg(glue_executor_new(&c, 0, &opt, &x, err, sizeof err) ==
+                      SMR_OK,
+                  "%s", err);
+    glue_executor_start(x);
+    /* The largest batch PBFT allows at the default window of 64. */
+    uint32_t bytes = 128 * 1024 - 256;
+    struct smr_buf frame;
+    smr_buf_init(&frame);
+    int round = 0;
+    for (; round < 400 && cu.w.applied < COMMITTED; round++) {
+        for (bool more = true; more;) {
+            more = false;
+            for (smr_node_id i = 0; i < 4; i++)
+                for (int b = 0; b < speed[i]; b++) {
+                    struct replica_model *m = &cu.r[i];
+                    if (!m->next_seq || m->next_seq > m->limit ||
+                        m->next_seq > COMMITTED)
+                        break;
+                    big_entry(&frame, m->next_seq++, bytes);
+                    ck_assert_int_eq(glue_executor_on_frame(x, i, frame.data,
+                                                            frame.len),
+                                     SMR_OK);
+                    more = true;
+                }
+        }
+        ck_assert_int_eq(glue_executor_end_burst(x), SMR_OK);
+        cu.w.now_ms += 50;
+        glue_executor_tick(x);
+    }
+    ck_assert_msg(cu.w.applied == COMMITTED,
+                  "stalled at seq %llu of %d after %d rounds of 50 ms",
+                  (unsigned long long)cu.w.applied, COMMITTED, round);
+    if (getenv("STREAM_QUORUM_VERBOSE"))
+        fprintf(stderr, "caught up in %d rounds\n", round);
+    smr_buf_free(&frame);
+    glue_executor_destroy(&x);
+}
+END_TEST
+
 /* ------------------------------------------------- the replica's side */
 
 struct node_watch {
@@ -323,21 +454,43 @@ START_TEST(test_replica_takes_votes_from_its_own_executor_only)
     uint8_t id = 1;
     uint64_t refused = n->stats.rejected[SMR_EFORBIDDEN];
     /* From another replica's executor: dropped and counted. */
-    glue_stream_on_frame(n, &id, 1, false, f.data, f.len);
+    glue_stream_on_frame(n, &id, 1, 3, f.data, f.len);
     ck_assert_uint_eq(nw.client_frames, 0);
     ck_assert_uint_eq(n->stats.rejected[SMR_EFORBIDDEN], refused + 1);
     struct wire_checkpoint cp = {.seq = 40};
     ck_assert_int_eq(wire_encode_checkpoint(&f, &cp), SMR_OK);
-    glue_stream_on_frame(n, &id, 1, false, f.data, f.len);
+    glue_stream_on_frame(n, &id, 1, 3, f.data, f.len);
     ck_assert_uint_eq(n->stream_checkpoint, 0);
     ck_assert_uint_eq(n->stats.rejected[SMR_EFORBIDDEN], refused + 2);
     /* From its own: passed on. */
     ck_assert_int_eq(wire_encode_reply(&f, &r), SMR_OK);
-    glue_stream_on_frame(n, &id, 1, true, f.data, f.len);
+    glue_stream_on_frame(n, &id, 1, 1, f.data, f.len);
     ck_assert_uint_eq(nw.client_frames, 1);
     ck_assert_int_eq(wire_encode_checkpoint(&f, &cp), SMR_OK);
-    glue_stream_on_frame(n, &id, 1, true, f.data, f.len);
+    glue_stream_on_frame(n, &id, 1, 1, f.data, f.len);
     ck_assert_uint_eq(n->stream_checkpoint, 40);
+    /* One consumer slot per executor: another replica's executor opening
+     * connection after connection replaces only its own slot, and the
+     * credit it asks for is bounded. */
+    struct wire_subscribe sub = {.consumer_id = 1, .from_seq = 10,
+                                 .credit = 100};
+    ck_assert_int_eq(wire_encode_subscribe(&f, &sub), SMR_OK);
+    glue_stream_on_frame(n, &id, 1, 1, f.data, f.len);
+    ck_assert_uint_eq(glue_stream_executed(n), 9);
+    sub.credit = UINT32_MAX;
+    ck_assert_int_eq(wire_encode_subscribe(&f, &sub), SMR_OK);
+    for (uint8_t route = 20; route < 20 + 2 * GLUE_CONSUMERS_MAX; route++)
+        glue_stream_on_frame(n, &route, 1, 3, f.data, f.len);
+    ck_assert_uint_eq(glue_stream_executed(n), 9);
+    uint32_t slots = 0;
+    for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
+        const struct glue_consumer *cs = &n->consumers[i];
+        if (!cs->id_len)
+            continue;
+        slots++;
+        ck_assert_uint_lt(cs->limit - cs->executed, 10000);
+    }
+    ck_assert_uint_eq(slots, 2);
     smr_buf_free(&f);
     glue_node_destroy(&n);
 }
@@ -350,6 +503,7 @@ int main(void)
     tcase_add_test(tc, test_f_plus_one_streams_agree);
     tcase_add_test(tc, test_a_lying_stream_cannot_block_or_steer);
     tcase_add_test(tc, test_quorum_of_one_refused);
+    tcase_add_test(tc, test_catch_up_over_uneven_streams);
     tcase_add_test(tc, test_replica_takes_votes_from_its_own_executor_only);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
