@@ -281,12 +281,17 @@ struct exe_engine {
     /* The last entry execute() took; the next must be accepted_seq + 1.
      * executed_seq <= accepted_seq; equal in the sequential engine. */
     smr_seq accepted_seq;
+    /* The log's clock: the highest leader time of the entries taken. A
+     * command runs at this time, never at an entry's own when that is
+     * lower (leader times may step back after a leader change), so the
+     * time an app sees never goes backwards. In snapshots and digests. */
+    uint64_t log_time_ms;
 };
 
 /* Sequential engine. `app` is borrowed and must outlive the engine.
  * `session_ttl_ms` expires a client session when the log time has moved
  * that far past its last request (0: never): before each entry, sessions
- * with last_seen + ttl < the entry's leader_time_ms are removed; a retry
+ * with last_seen + ttl < the log time (log_time_ms) are removed; a retry
  * refreshes last_seen. Every replica must use the same ttl. `reply_fn` may
  * be NULL (replay without clients). commands_deduplicated counts retries
  * answered from the table and stale requests dropped. */

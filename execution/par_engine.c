@@ -458,14 +458,14 @@ static bool deps_valid(smr_seq seq, const smr_seq *deps, uint32_t n_deps)
 }
 
 /* A copy of the entry, its commands not yet inserted. */
-static int entry_new(const struct smr_committed *c, bool has_batch,
-                     struct pe_entry **out)
+static int entry_new(const struct smr_committed *c, uint64_t time_ms,
+                     bool has_batch, struct pe_entry **out)
 {
     struct pe_entry *x = calloc(1, sizeof *x);
     if (!x)
         return SMR_ENOMEM;
     x->seq = c->seq;
-    x->time_ms = c->leader_time_ms;
+    x->time_ms = time_ms; /* the log clock */
     x->n_cmds = has_batch ? smr_batch_count(c->batch, c->batch_len) : 0;
     x->batch = has_batch ? malloc(c->batch_len) : NULL;
     x->cmds = x->n_cmds ? calloc(x->n_cmds, sizeof *x->cmds) : NULL;
@@ -564,8 +564,11 @@ static int par_execute_deps(struct exe_engine *e, const struct smr_committed *c,
     struct par_engine *pe = pe_of(e);
     assert(c->batch || c->batch_len == 0);
     int rc = collect(pe, 0);
+    /* The log clock moves as entries are taken, in log order, as in the
+     * sequential engine; every command of the entry runs at it. */
+    e->log_time_ms = exe_log_clock(e->log_time_ms, c->leader_time_ms);
     if (rc == SMR_OK)
-        rc = expire_sessions(pe, c->leader_time_ms);
+        rc = expire_sessions(pe, e->log_time_ms);
     if (rc)
         return rc;
     bool ok = deps_valid(c->seq, deps, n_deps) &&
@@ -580,7 +583,7 @@ static int par_execute_deps(struct exe_engine *e, const struct smr_committed *c,
         return result;
     }
     struct pe_entry *x;
-    rc = entry_new(c, has_batch, &x);
+    rc = entry_new(c, e->log_time_ms, has_batch, &x);
     if (rc)
         return rc;
     rc = place_entry(pe, x, deps, n_deps);
@@ -615,13 +618,14 @@ static int par_snapshot(struct exe_engine *e, struct smr_buf *out)
     if (rc)
         return rc;
     return exe_state_snapshot(e->app, pe_of(e)->sessions, e->executed_seq,
-                              out);
+                              e->log_time_ms, out);
 }
 
 static void par_digest(struct exe_engine *e, uint8_t out[SMR_DIGEST_BYTES])
 {
     par_barrier(e); /* a failure is reported by the next execute */
-    exe_state_digest(e->app, pe_of(e)->sessions, e->executed_seq, out);
+    exe_state_digest(e->app, pe_of(e)->sessions, e->executed_seq,
+                     e->log_time_ms, out);
 }
 
 /* Frees the entries a failure left in the ring. Nothing is unfinished. */
@@ -639,9 +643,10 @@ static int par_restore(struct exe_engine *e, const uint8_t *data, size_t len)
     struct par_engine *pe = pe_of(e);
     struct exe_sessions *sessions;
     smr_seq seq;
+    uint64_t clock;
     collect(pe, UINT32_MAX);
     int rc = exe_state_restore(e->app, pe->session_ttl_ms, data, len,
-                               &sessions, &seq);
+                               &sessions, &seq, &clock);
     if (rc)
         return rc;
     drop_ring(pe);
@@ -653,6 +658,7 @@ static int par_restore(struct exe_engine *e, const uint8_t *data, size_t len)
     pe->failed = SMR_OK;
     pthread_mutex_unlock(&pe->lock);
     e->executed_seq = e->accepted_seq = seq;
+    e->log_time_ms = clock;
     return SMR_OK;
 }
 

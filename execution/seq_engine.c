@@ -46,7 +46,7 @@ static int execute_one(struct seq_engine *se, const struct smr_committed *c,
 {
     struct exe_run_result res =
         exe_run_request(se->base.app, se->sessions, NULL, r, c->seq,
-                        c->leader_time_ms, NULL, &se->reply);
+                        se->base.log_time_ms, NULL, &se->reply);
     if (res.rc)
         return res.rc;
     switch (res.verdict) {
@@ -74,7 +74,8 @@ static int seq_execute(struct exe_engine *e, const struct smr_committed *c)
     struct smr_request r;
     int rc;
     assert(c->batch || c->batch_len == 0);
-    exe_sessions_expire(se->sessions, c->leader_time_ms);
+    e->log_time_ms = exe_log_clock(e->log_time_ms, c->leader_time_ms);
+    exe_sessions_expire(se->sessions, e->log_time_ms);
     if (c->batch_len == 0) { /* the no-op entry */
         e->executed_seq = e->accepted_seq = c->seq;
         return SMR_OK;
@@ -117,7 +118,7 @@ static int seq_barrier(struct exe_engine *e)
 static int seq_snapshot(struct exe_engine *e, struct smr_buf *out)
 {
     return exe_state_snapshot(e->app, seq_of(e)->sessions, e->executed_seq,
-                              out);
+                              e->log_time_ms, out);
 }
 
 static int seq_restore(struct exe_engine *e, const uint8_t *data, size_t len)
@@ -125,19 +126,22 @@ static int seq_restore(struct exe_engine *e, const uint8_t *data, size_t len)
     struct seq_engine *se = seq_of(e);
     struct exe_sessions *sessions;
     smr_seq seq;
+    uint64_t clock;
     int rc = exe_state_restore(e->app, se->session_ttl_ms, data, len, &sessions,
-                               &seq);
+                               &seq, &clock);
     if (rc)
         return rc;
     exe_sessions_destroy(&se->sessions);
     se->sessions = sessions;
     e->executed_seq = e->accepted_seq = seq;
+    e->log_time_ms = clock;
     return SMR_OK;
 }
 
 static void seq_digest(struct exe_engine *e, uint8_t out[SMR_DIGEST_BYTES])
 {
-    exe_state_digest(e->app, seq_of(e)->sessions, e->executed_seq, out);
+    exe_state_digest(e->app, seq_of(e)->sessions, e->executed_seq,
+                     e->log_time_ms, out);
 }
 
 static void seq_destroy(struct exe_engine *e)

@@ -438,12 +438,13 @@ int exe_sessions_restore(uint64_t ttl_ms, const uint8_t *data, size_t len,
 /* ---- engine state framing --------------------------------------------- */
 
 #define STATE_MAGIC 0x45584553u /* "SEXE" little-endian */
-#define STATE_VERSION 1u
-#define STATE_HEADER_BYTES (4 + 4 + 8 + 8)
-#define STATE_DIGEST_DOMAIN "strata.exe.v1"
+#define STATE_VERSION 2u
+#define STATE_HEADER_BYTES (4 + 4 + 8 + 8 + 8)
+#define STATE_DIGEST_DOMAIN "strata.exe.v2"
 
 int exe_state_snapshot(struct exe_app *app, const struct exe_sessions *s,
-                       smr_seq executed_seq, struct smr_buf *out)
+                       smr_seq executed_seq, uint64_t log_time_ms,
+                       struct smr_buf *out)
 {
     size_t old_len = out->len;
     int rc = smr_buf_reserve(out, STATE_HEADER_BYTES);
@@ -453,11 +454,13 @@ int exe_state_snapshot(struct exe_app *app, const struct exe_sessions *s,
     p = exe_write_u32(p, STATE_MAGIC);
     p = exe_write_u32(p, STATE_VERSION);
     p = exe_write_u64(p, executed_seq);
+    p = exe_write_u64(p, log_time_ms);
     out->len += STATE_HEADER_BYTES; /* sessions_bytes patched below */
     rc = exe_sessions_snapshot(s, out);
     if (rc == SMR_OK) {
         size_t sessions_bytes = out->len - old_len - STATE_HEADER_BYTES;
-        smr_put_u64(out->data + old_len + 16, sessions_bytes);
+        smr_put_u64(out->data + old_len + STATE_HEADER_BYTES - 8,
+                    sessions_bytes);
         rc = app->ops->snapshot(app, out);
     }
     if (rc)
@@ -467,20 +470,21 @@ int exe_state_snapshot(struct exe_app *app, const struct exe_sessions *s,
 
 int exe_state_restore(struct exe_app *app, uint64_t ttl_ms, const uint8_t *data,
                       size_t len, struct exe_sessions **sessions,
-                      smr_seq *executed_seq)
+                      smr_seq *executed_seq, uint64_t *log_time_ms)
 {
     struct exe_reader r = exe_reader_make(data, len);
     uint32_t magic, version;
-    uint64_t seq, sessions_bytes;
+    uint64_t seq, clock = 0, sessions_bytes;
     const uint8_t *section;
     struct exe_sessions *fresh;
     if (!exe_read_u32(&r, &magic) || magic != STATE_MAGIC ||
         !exe_read_u32(&r, &version))
         return SMR_ECORRUPT;
-    if (version != STATE_VERSION)
+    if (version != STATE_VERSION && version != 1)
         return SMR_EVERSION;
-    if (!exe_read_u64(&r, &seq) || !exe_read_u64(&r, &sessions_bytes) ||
-        sessions_bytes > r.left ||
+    if (!exe_read_u64(&r, &seq) ||
+        (version >= 2 && !exe_read_u64(&r, &clock)) ||
+        !exe_read_u64(&r, &sessions_bytes) || sessions_bytes > r.left ||
         !exe_read_bytes(&r, (size_t)sessions_bytes, &section))
         return SMR_ECORRUPT;
     int rc =
@@ -494,21 +498,24 @@ int exe_state_restore(struct exe_app *app, uint64_t ttl_ms, const uint8_t *data,
     }
     *sessions = fresh;
     *executed_seq = seq;
+    *log_time_ms = clock;
     return SMR_OK;
 }
 
 void exe_state_digest(struct exe_app *app, const struct exe_sessions *s,
-                      smr_seq executed_seq, uint8_t out[SMR_DIGEST_BYTES])
+                      smr_seq executed_seq, uint64_t log_time_ms,
+                      uint8_t out[SMR_DIGEST_BYTES])
 {
     crypto_generichash_state st;
-    uint8_t seq[8], app_digest[SMR_DIGEST_BYTES], sess[SMR_DIGEST_BYTES];
-    smr_put_u64(seq, executed_seq);
+    uint8_t head[16], app_digest[SMR_DIGEST_BYTES], sess[SMR_DIGEST_BYTES];
+    smr_put_u64(head, executed_seq);
+    smr_put_u64(head + 8, log_time_ms);
     app->ops->digest(app, app_digest);
     exe_sessions_digest(s, sess);
     crypto_generichash_init(&st, NULL, 0, SMR_DIGEST_BYTES);
     crypto_generichash_update(&st, (const uint8_t *)STATE_DIGEST_DOMAIN,
                               strlen(STATE_DIGEST_DOMAIN));
-    crypto_generichash_update(&st, seq, sizeof seq);
+    crypto_generichash_update(&st, head, sizeof head);
     crypto_generichash_update(&st, app_digest, sizeof app_digest);
     crypto_generichash_update(&st, sess, sizeof sess);
     crypto_generichash_final(&st, out, SMR_DIGEST_BYTES);

@@ -23,15 +23,20 @@
  * digest for every engine, so that the sequential and the parallel engine
  * can be compared byte for byte:
  *
- *     u32 magic "SEXE", u32 version (1), u64 executed_seq,
- *     u64 sessions_bytes, sessions section, app snapshot (the rest)
+ *     u32 magic "SEXE", u32 version (2), u64 executed_seq,
+ *     u64 log_time_ms, u64 sessions_bytes, sessions section,
+ *     app snapshot (the rest)
+ *
+ *     (version 1, without log_time_ms, is still read: its clock is 0, so
+ *     the next entry sets it)
  *
  *     sessions section: u64 count, count times { u64 client_id,
  *     u64 last_req_id, u64 last_seen_ms, u32 reply_len, reply },
  *     client ids strictly ascending
  *
- *     digest = BLAKE2b-256("strata.exe.v1" || u64 executed_seq ||
- *                          app digest || sessions digest)
+ *     digest = BLAKE2b-256("strata.exe.v2" || u64 executed_seq ||
+ *                          u64 log_time_ms || app digest ||
+ *                          sessions digest)
  */
 #ifndef STRATA_EXE_SESSION_H
 #define STRATA_EXE_SESSION_H
@@ -87,17 +92,26 @@ int exe_sessions_restore(uint64_t ttl_ms, const uint8_t *data, size_t len,
 
 /* ---- engine state framing --------------------------------------------- */
 
+/* The log clock after an entry at `leader_time_ms`: it never goes back. */
+static inline uint64_t exe_log_clock(uint64_t clock_ms, uint64_t leader_time_ms)
+{
+    return leader_time_ms > clock_ms ? leader_time_ms : clock_ms;
+}
+
 /* Appends the engine snapshot (layout above); on failure `out` keeps its
  * length. */
 int exe_state_snapshot(struct exe_app *app, const struct exe_sessions *s,
-                       smr_seq executed_seq, struct smr_buf *out);
+                       smr_seq executed_seq, uint64_t log_time_ms,
+                       struct smr_buf *out);
 /* Parses an engine snapshot, restores the app from it and returns the new
- * session table and executed seq. On any failure (SMR_ECORRUPT, SMR_ENOMEM,
- * or the app's code) neither the app nor the outputs change. */
+ * session table, executed seq and log clock. On any failure (SMR_ECORRUPT,
+ * SMR_EVERSION, SMR_ENOMEM, or the app's code) neither the app nor the
+ * outputs change. */
 int exe_state_restore(struct exe_app *app, uint64_t ttl_ms, const uint8_t *data,
                       size_t len, struct exe_sessions **sessions,
-                      smr_seq *executed_seq);
+                      smr_seq *executed_seq, uint64_t *log_time_ms);
 void exe_state_digest(struct exe_app *app, const struct exe_sessions *s,
-                      smr_seq executed_seq, uint8_t out[SMR_DIGEST_BYTES]);
+                      smr_seq executed_seq, uint64_t log_time_ms,
+                      uint8_t out[SMR_DIGEST_BYTES]);
 
 #endif

@@ -10,16 +10,16 @@
  * rest as it learns it.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include <zmq.h>
 
-#include "fsutil.h"
 #include "contract.h"
 #include "curve.h"
 #include "executor.h"
+#include "fsutil.h"
 #include "keys.h"
 #include "node_internal.h"
 #include "zmq_util.h"

@@ -252,7 +252,7 @@ START_TEST(test_noop_entry)
     ck_assert_uint_eq(g->e->executed_seq, 1);
     ck_assert_uint_eq(g->n_recs, 0);
     digest_eq(g, h, false); /* the seq is part of the digest */
-    ck_assert_int_eq(run(h, NULL, 99), SMR_OK);
+    ck_assert_int_eq(run(h, NULL, 5), SMR_OK);
     same_state(g, h);
     eng_free(g);
     eng_free(h);
@@ -429,6 +429,51 @@ START_TEST(test_expiry_by_log_time)
 }
 END_TEST
 
+/* The log clock never goes back: an entry whose leader time is below an
+ * earlier one runs at the earlier time (its sessions are seen then), the
+ * clock is part of the digest, and a snapshot carries it. */
+START_TEST(test_log_clock_monotonic)
+{
+    struct eng *g = eng_new(10), *h = eng_new(10);
+    struct smr_buf b, snap;
+    smr_buf_init(&b);
+    smr_buf_init(&snap);
+    smr_batch_begin(&b);
+    add(&b, 1, 1, EXE_KV_PUT, "a", "1");
+    ck_assert_int_eq(run(g, &b, 100), SMR_OK);
+    smr_batch_begin(&b);
+    add(&b, 2, 1, EXE_KV_PUT, "b", "2");
+    ck_assert_int_eq(run(g, &b, 50), SMR_OK); /* a new leader, behind */
+    ck_assert_uint_eq(g->e->log_time_ms, 100);
+    /* Client 2 was seen at 100, not 50: at 109 neither session expired
+     * (50 + 10 would be below 109), so both retries come from the table. */
+    smr_batch_begin(&b);
+    add(&b, 1, 1, EXE_KV_PUT, "a", "1");
+    add(&b, 2, 1, EXE_KV_PUT, "b", "2");
+    ck_assert_int_eq(run(g, &b, 109), SMR_OK);
+    ck_assert_uint_eq(g->n_recs, 4);
+    ck_assert(g->recs[2].from_session);
+    ck_assert(g->recs[3].from_session);
+    /* The snapshot carries the clock: a restored engine goes on at 109. */
+    ck_assert_int_eq(exe_snapshot(g->e, &snap), SMR_OK);
+    ck_assert_int_eq(exe_restore(h->e, snap.data, snap.len), SMR_OK);
+    ck_assert_uint_eq(h->e->log_time_ms, 109);
+    same_state(g, h);
+    ck_assert_int_eq(run(g, NULL, 7), SMR_OK);
+    ck_assert_int_eq(run(h, NULL, 7), SMR_OK);
+    ck_assert_uint_eq(h->e->log_time_ms, 109);
+    same_state(g, h);
+    /* The clock is state: the same entries at another time differ. */
+    ck_assert_int_eq(run(g, NULL, 200), SMR_OK);
+    ck_assert_int_eq(run(h, NULL, 150), SMR_OK);
+    digest_eq(g, h, false);
+    smr_buf_free(&b);
+    smr_buf_free(&snap);
+    eng_free(g);
+    eng_free(h);
+}
+END_TEST
+
 /* A retry refreshes the session: a client still retrying stays alive. */
 START_TEST(test_retry_refreshes_session)
 {
@@ -566,7 +611,17 @@ START_TEST(test_snapshot_carries_sessions)
     smr_batch_begin(&batch);
     add(&batch, 1, 1, EXE_KV_PUT, "k", "a");
     ck_assert_int_eq(run(a, &batch, 1), SMR_OK);
+    /* Version 1 (no log clock) is still read, with the clock at 0. */
     snapshot(a, &snap);
+    struct smr_buf v1;
+    smr_buf_init(&v1);
+    smr_buf_append(&v1, snap.data, 16);
+    smr_buf_append(&v1, snap.data + 24, snap.len - 24);
+    smr_put_u32(v1.data + 4, 1);
+    ck_assert_int_eq(exe_restore(b->e, v1.data, v1.len), SMR_OK);
+    ck_assert_uint_eq(b->e->log_time_ms, 0);
+    ck_assert_uint_eq(b->e->executed_seq, a->e->executed_seq);
+    smr_buf_free(&v1);
     ck_assert_int_eq(exe_restore(b->e, snap.data, snap.len), SMR_OK);
     ck_assert_uint_eq(b->e->executed_seq, 1);
     ck_assert_int_eq(run(b, &batch, 2), SMR_OK);
@@ -621,19 +676,19 @@ START_TEST(test_restore_corrupt)
     smr_buf_append(&snap, "", 1); /* trailing byte: the app refuses it */
     expect_restore_fails(b, snap.data, snap.len, SMR_ECORRUPT);
     snap.len--;
-    snap.data[4] = 2; /* version */
+    snap.data[4] = 3; /* version */
     expect_restore_fails(b, snap.data, snap.len, SMR_EVERSION);
-    snap.data[4] = 1;
+    snap.data[4] = 2;
     snap.data[0] ^= 0xff; /* magic */
     expect_restore_fails(b, snap.data, snap.len, SMR_ECORRUPT);
     snap.data[0] ^= 0xff;
-    uint64_t sessions_bytes = smr_get_u64(snap.data + 16);
-    smr_put_u64(snap.data + 16, UINT64_MAX); /* sessions section length */
+    uint64_t sessions_bytes = smr_get_u64(snap.data + 24);
+    smr_put_u64(snap.data + 24, UINT64_MAX); /* sessions section length */
     expect_restore_fails(b, snap.data, snap.len, SMR_ECORRUPT);
-    smr_put_u64(snap.data + 16, sessions_bytes);
-    smr_put_u64(snap.data + 24, UINT64_MAX / 2); /* sessions count */
+    smr_put_u64(snap.data + 24, sessions_bytes);
+    smr_put_u64(snap.data + 32, UINT64_MAX / 2); /* sessions count */
     expect_restore_fails(b, snap.data, snap.len, SMR_ECORRUPT);
-    smr_put_u64(snap.data + 24, 0);
+    smr_put_u64(snap.data + 32, 0);
     expect_restore_fails(b, snap.data, snap.len, SMR_ECORRUPT);
     uint8_t junk[256];
     for (int round = 0; round < 100; round++) {
@@ -665,6 +720,7 @@ static Suite *engine_suite(void)
     tcase_add_test(det, test_two_engines_same_stream);
     tcase_add_test(det, test_expiry_by_log_time);
     tcase_add_test(det, test_retry_refreshes_session);
+    tcase_add_test(det, test_log_clock_monotonic);
     tcase_add_test(det, test_session_expiry_exact_set);
     suite_add_tcase(s, det);
     TCase *bad = tcase_create("hostile_bytes");
