@@ -73,6 +73,31 @@ add_streams() {
     mv "$WORK/streams.yaml" "$CONFIG"
 }
 
+# exec_catch_up I MIN SECONDS: kill -9 replica I's executor, write m0..m59
+# while it is down, restart it, and wait at most SECONDS until its replica's
+# executed seq equals the leader's committed seq and is above MIN. Leaves
+# that seq in $caught_up.
+exec_catch_up() {
+    local victim=$1 min=$2 deadline i b
+    log "kill -9 the executor of replica $victim"
+    eval "kill -9 \$XPID_$victim"
+    i=0
+    while [ $i -lt 60 ]; do
+        "$STRATA" put --config "$CONFIG" "m$i" "w$i" || die "put m$i failed"
+        i=$((i + 1))
+    done
+    start_exec "$victim"
+    deadline=$(( $(date +%s) + $3 ))
+    while :; do
+        caught_up=$(executed "$victim"); b=$(committed "$(leader)")
+        [ -n "$caught_up" ] && [ "$caught_up" = "$b" ] && [ "$caught_up" -gt "$min" ] && break
+        [ "$(date +%s)" -lt "$deadline" ] ||
+            die "executor $victim stuck at '$caught_up' (leader committed '$b')"
+        sleep 0.2
+    done
+    log "executor $victim caught up at executed seq $caught_up"
+}
+
 # start_exec I: starts replica I's separate executor in the background.
 start_exec() {
     "$STRATA" executor --config "$CONFIG" --replica "$1" >> "$WORK/exec-$1.log" 2>&1 &

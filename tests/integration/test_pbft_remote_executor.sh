@@ -52,23 +52,7 @@ kill -9 "$ROGUE" 2>/dev/null || true
 wait "$ROGUE" 2>/dev/null || true
 log "rogue executor refused (replica 0 rejected $rejected_before -> $rejected_after)"
 
-victim=$(( (primary + 1) % 4 ))
-log "kill -9 the executor of replica $victim"
-eval "kill -9 \$XPID_$victim"
-i=0
-while [ $i -lt 60 ]; do
-    "$STRATA" put --config "$CONFIG" "m$i" "w$i" || die "put m$i failed"
-    i=$((i + 1))
-done
-start_exec "$victim"
-deadline=$(( $(date +%s) + 20 ))
-while :; do
-    a=$(executed "$victim"); b=$(committed "$primary")
-    [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" -gt 140 ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || die "executor $victim stuck at '$a' (primary committed '$b')"
-    sleep 0.2
-done
-log "executor $victim caught up at executed seq $a"
+exec_catch_up $(( (primary + 1) % 4 )) 140 20
 
 log "kill -9 primary $primary"
 kill9_node "$primary"

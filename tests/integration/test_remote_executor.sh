@@ -24,21 +24,7 @@ done
 "$STRATA" cas --config "$CONFIG" k1 v1 new1 || die "cas failed"
 
 victim=$(( ($(leader) + 1) % 3 ))
-log "kill -9 the executor of replica $victim"
-eval "kill -9 \$XPID_$victim"
-i=0
-while [ $i -lt 60 ]; do
-    "$STRATA" put --config "$CONFIG" "m$i" "w$i" || die "put m$i failed"
-    i=$((i + 1))
-done
-start_exec "$victim"
-deadline=$(( $(date +%s) + 15 ))
-while :; do
-    a=$(executed "$victim"); b=$(committed "$(leader)")
-    [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" -gt 180 ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || die "executor $victim stuck at '$a' (leader committed '$b')"
-    sleep 0.2
-done
+exec_catch_up "$victim" 180 15
 "$STRATA" status --config "$CONFIG"
 [ "$("$STRATA" get --config "$CONFIG" m59)" = w59 ] || die "m59 lost"
-echo "PASS (executor $victim caught up at executed seq $a)"
+echo "PASS (executor $victim caught up at executed seq $caught_up)"
