@@ -9,7 +9,8 @@
  *                       grant is consumed (a top-up: the stream goes on),
  *                       and after a gap or a silence: a cursor that has not
  *                       moved since the last SUBSCRIBE restarts the stream
- *                       there (ZeroMQ may drop frames on reconnect).
+ *                       there (ZeroMQ may drop frames on reconnect); one
+ *                       whose cursor went back is an old one, dropped.
  *   replica → executor  COMMITTED{seq, epoch, leader time, batch}, in order,
  *                       never past the credit: a slow executor slows the
  *                       stream instead of being buffered for without bound.
@@ -80,6 +81,12 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
     if (id_len == 0 || id_len > GLUE_ROUTE_ID_BYTES || s->from_seq == 0)
         return;
     struct glue_consumer *c = consumer_for(n, id, id_len, who);
+    /* A consumer's cursor never goes back on one connection (a restarted
+     * executor comes on a new one, which gets a fresh slot): a lower one is
+     * an older SUBSCRIBE overtaken or repeated by the network, and would
+     * rewind the stream below what the consumer believes it was granted. */
+    if (s->from_seq <= c->executed)
+        return;
     /* A cursor that moved is a credit top-up: keep streaming from where we
      * are. A cursor that did not move means the consumer is stuck (a frame
      * was lost, or it restarted): resume from its cursor. */
