@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "keys.h"
 #include "zmq_util.h"
 
 /* glue_zap_peer parses at most two digits. */
@@ -84,6 +86,27 @@ int glue_curve_keypair(const uint8_t ed_sk[64], uint8_t pk[32], uint8_t sk[32])
         rc = SMR_OK;
     }
     sodium_memzero(my_sk, sizeof my_sk);
+    return rc;
+}
+
+int glue_curve_keys_load(const struct glue_config *c, smr_node_id self,
+                         uint8_t pk[32], uint8_t sk[32],
+                         uint8_t peers[][GLUE_CURVE_KEY_BYTES], char *err,
+                         size_t err_len)
+{
+    struct glue_keys *keys = sodium_malloc(sizeof *keys);
+    int rc = keys ? glue_keys_load(c, self, false, keys, err, err_len)
+                  : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
+    for (uint32_t i = 0; rc == SMR_OK && i < c->n_replicas; i++)
+        if (glue_curve_public(keys->public_keys[i], peers[i]) != SMR_OK)
+            rc = glue_say(SMR_ECONFIG, err, err_len,
+                          "keys: replica-%u.pub has no X25519 form", i);
+    if (rc == SMR_OK &&
+        glue_curve_keypair(keys->secret_keys[self], pk, sk) != SMR_OK)
+        rc = glue_say(SMR_ECONFIG, err, err_len,
+                      "keys: replica-%u.key has no X25519 form", self);
+    if (keys)
+        sodium_free(keys); /* zeroes it */
     return rc;
 }
 

@@ -74,6 +74,17 @@ int glue_curve_client(void *sock, const uint8_t pk[32], const uint8_t sk[32],
                       const uint8_t server_pk[32]);
 
 /* What a handler has answered since glue_zap_new. */
+struct glue_config;
+
+/* The CURVE keys of the cluster `c` names (its key directory, or keys_mem):
+ * replica `self`'s key pair into `pk`/`sk`, and every replica's public key
+ * into `peers[0..c->n_replicas)`. SMR_ECONFIG, SMR_EIO or SMR_ENOMEM with a
+ * sentence in `err`. The caller should sodium_memzero `sk` when done. */
+int glue_curve_keys_load(const struct glue_config *c, smr_node_id self,
+                         uint8_t pk[32], uint8_t sk[32],
+                         uint8_t peers[][GLUE_CURVE_KEY_BYTES], char *err,
+                         size_t err_len);
+
 struct glue_zap_stats {
     uint64_t accepted;  /* answered 200 */
     uint64_t refused;   /* answered 400 or 500 */

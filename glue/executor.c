@@ -20,7 +20,6 @@
 #include "curve.h"
 #include "exe.h"
 #include "fsutil.h"
-#include "keys.h"
 #include "sto.h"
 #include "wire.h"
 #include "zmq_util.h"
@@ -569,42 +568,27 @@ static int check_streams(const struct glue_config *cfg, smr_node_id replica,
 static int connect_streams(struct glue_executor *x, bool keyed, char *err,
                            size_t err_len)
 {
-    struct glue_keys *keys = NULL;
+    uint8_t servers[SMR_NODES_MAX][GLUE_CURVE_KEY_BYTES];
     uint8_t pk[GLUE_CURVE_KEY_BYTES], sk[GLUE_CURVE_KEY_BYTES];
-    int rc = SMR_OK;
-    if (keyed) {
-        keys = sodium_malloc(sizeof *keys);
-        rc = keys ? glue_keys_load(&x->cfg, x->replica, false, keys, err,
-                                   err_len)
-                  : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
-        if (rc == SMR_OK &&
-            glue_curve_keypair(keys->secret_keys[x->replica], pk, sk) !=
-                SMR_OK)
-            rc = glue_say(SMR_ECONFIG, err, err_len,
-                          "keys: replica %u's secret key has no X25519 form",
-                          x->replica);
-    }
+    int rc = keyed ? glue_curve_keys_load(&x->cfg, x->replica, pk, sk,
+                                          servers, err, err_len)
+                   : SMR_OK;
     x->zctx = rc == SMR_OK ? zmq_ctx_new() : NULL;
     if (rc == SMR_OK && !x->zctx)
         rc = glue_say(SMR_EIO, err, err_len, "cannot create a ZeroMQ context");
     for (uint32_t k = 0; rc == SMR_OK && k < x->n_streams; k++) {
         smr_node_id to = stream_replica(x, k);
         const struct glue_replica_config *r = glue_config_replica(&x->cfg, to);
-        uint8_t server[GLUE_CURVE_KEY_BYTES];
         void *sock = zmq_socket(x->zctx, ZMQ_DEALER);
         x->socks[to] = sock;
         if (!sock || glue_zsock_harden(sock) != SMR_OK ||
-            (keyed && (glue_curve_public(keys->public_keys[to], server) !=
-                           SMR_OK ||
-                       glue_curve_client(sock, pk, sk, server) != SMR_OK)) ||
+            (keyed && glue_curve_client(sock, pk, sk, servers[to]) != SMR_OK) ||
             zmq_connect(sock, r->stream) != 0)
             rc = glue_say(SMR_EIO, err, err_len,
                           "replicas[%u].stream: cannot connect %s", to,
                           r->stream);
     }
     sodium_memzero(sk, sizeof sk);
-    if (keys)
-        sodium_free(keys); /* zeroes it */
     return rc;
 }
 

@@ -49,7 +49,6 @@ struct glue_consumer {
     smr_seq executed; /* the consumer's cursor at its last SUBSCRIBE */
     uint64_t last_seen_ms;
     int who;          /* the executor's replica (authenticated), or -1 */
-    bool own;         /* this replica's executor (whose progress it shows) */
 };
 
 struct glue_timer {

@@ -20,7 +20,6 @@
 #include "curve.h"
 #include "executor.h"
 #include "fsutil.h"
-#include "keys.h"
 #include "node_internal.h"
 #include "zmq_util.h"
 
@@ -182,21 +181,9 @@ static int secure_stream(struct glue_node *n, char *err, size_t err_len)
     int rc = glue_composition_build(&n->cfg, &k, err, err_len);
     if (rc != SMR_OK || !k.ord.byzantine)
         return rc;
-    struct glue_keys *keys = sodium_malloc(sizeof *keys);
-    uint8_t (*curve)[GLUE_CURVE_KEY_BYTES] =
-        calloc(n->cfg.n_replicas, GLUE_CURVE_KEY_BYTES);
+    uint8_t curve[SMR_NODES_MAX][GLUE_CURVE_KEY_BYTES];
     uint8_t pk[GLUE_CURVE_KEY_BYTES], sk[GLUE_CURVE_KEY_BYTES];
-    rc = keys && curve ? glue_keys_load(&n->cfg, n->id, false, keys, err,
-                                        err_len)
-                       : glue_say(SMR_ENOMEM, err, err_len, "out of memory");
-    for (uint32_t i = 0; rc == SMR_OK && i < n->cfg.n_replicas; i++)
-        if (glue_curve_public(keys->public_keys[i], curve[i]) != SMR_OK)
-            rc = glue_say(SMR_ECONFIG, err, err_len,
-                          "keys: replica-%u.pub has no X25519 form", i);
-    if (rc == SMR_OK &&
-        glue_curve_keypair(keys->secret_keys[n->id], pk, sk) != SMR_OK)
-        rc = glue_say(SMR_ECONFIG, err, err_len,
-                      "keys: replica-%u.key has no X25519 form", n->id);
+    rc = glue_curve_keys_load(&n->cfg, n->id, pk, sk, curve, err, err_len);
     if (rc == SMR_OK &&
         glue_zap_new(n->zctx, (const uint8_t(*)[32])curve, n->cfg.n_replicas,
                      &n->zap) != SMR_OK)
@@ -210,9 +197,6 @@ static int secure_stream(struct glue_node *n, char *err, size_t err_len)
                       "replicas[%u].stream: cannot make it a CURVE server: %s",
                       n->id, zmq_strerror(errno));
     sodium_memzero(sk, sizeof sk);
-    free(curve);
-    if (keys)
-        sodium_free(keys);
     return rc;
 }
 

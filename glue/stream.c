@@ -45,6 +45,13 @@
  * a faulty replica opening connection after connection cannot push the
  * correct executors out. Otherwise (crash faults) one slot per route, the
  * least recently heard evicted when all are taken. */
+/* Whether `who` (the authenticated executor's replica, or -1 over links
+ * that are not authenticated) counts as this replica's own executor. */
+static bool is_own(const struct glue_node *n, int who)
+{
+    return who < 0 || who == (int)n->id;
+}
+
 static struct glue_consumer *consumer_for(struct glue_node *n,
                                           const uint8_t *id, size_t id_len,
                                           int who)
@@ -98,18 +105,16 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
     c->limit = s->from_seq + credit - 1;
     c->executed = s->from_seq - 1;
     c->last_seen_ms = n->io->mono_ms(n->io_arg);
-    c->own = who < 0 || who == (int)n->id;
 }
 
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
                           size_t id_len, int who, const uint8_t *f,
                           size_t len)
 {
-    int type;
+    int type = -1;
     int rc = wire_peek_type(f, len, &type);
     bool vote = type == WIRE_REPLY || type == WIRE_CHECKPOINT;
-    bool own = who < 0 || who == (int)n->id;
-    if (rc == SMR_OK && vote && !own) {
+    if (rc == SMR_OK && vote && !is_own(n, who)) {
         rc = SMR_EFORBIDDEN;
     } else if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
         struct wire_subscribe s;
@@ -188,7 +193,7 @@ smr_seq glue_stream_executed(const struct glue_node *n)
     smr_seq best = 0;
     for (int i = 0; i < GLUE_CONSUMERS_MAX; i++) {
         const struct glue_consumer *c = &n->consumers[i];
-        if (c->id_len && c->own && c->executed > best)
+        if (c->id_len && is_own(n, c->who) && c->executed > best)
             best = c->executed;
     }
     return best;
