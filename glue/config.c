@@ -54,6 +54,16 @@ int glue_say(int rc, char *err, size_t err_len, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- defaults */
 
+bool glue_config_state_transfer(const struct glue_config *c)
+{
+    if (strcmp(c->protocol, "pbft") != 0)
+        return false;
+    for (uint32_t i = 0; i < c->n_replicas; i++)
+        if (c->replicas[i].stream[0])
+            return false;
+    return true;
+}
+
 void glue_config_defaults(struct glue_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -69,6 +79,7 @@ void glue_config_defaults(struct glue_config *c)
     c->batch_bytes_max = 1u << 20;
     c->window = 64;
     c->checkpoint_interval = 10000;
+    c->log_retain = 10000;
     c->session_ttl_ms = 3600000;
 }
 
@@ -376,6 +387,7 @@ struct raw_config {
     struct raw_timeouts *timeouts;
     struct raw_batch *batch;
     char *checkpoint_interval;
+    char *log_retain;
     char *session_ttl_ms;
     char *stream_quorum;
 };
@@ -429,6 +441,7 @@ static const cyaml_schema_field_t top_fields[] = {
                             batch_fields),
     TEXT("checkpoint_interval", OPTIONAL, struct raw_config,
          checkpoint_interval),
+    TEXT("log_retain", OPTIONAL, struct raw_config, log_retain),
     TEXT("session_ttl_ms", OPTIONAL, struct raw_config, session_ttl_ms),
     TEXT("stream_quorum", OPTIONAL, struct raw_config, stream_quorum),
     CYAML_FIELD_END,
@@ -854,6 +867,8 @@ static int convert(const struct raw_config *r, struct glue_config *c, char *err,
     OPT(r->checkpoint_interval,
         parse_u64("checkpoint_interval", r->checkpoint_interval, UINT64_MAX,
                   &c->checkpoint_interval, err, err_len));
+    OPT(r->log_retain, parse_u64("log_retain", r->log_retain, UINT64_MAX,
+                                 &c->log_retain, err, err_len));
     OPT(r->session_ttl_ms,
         parse_u64("session_ttl_ms", r->session_ttl_ms, UINT64_MAX,
                   &c->session_ttl_ms, err, err_len));

@@ -29,6 +29,7 @@
  *     max_bytes: 1048576
  *     window: 64
  *   checkpoint_interval: 10000 # executor snapshot every K sequence numbers
+ *   log_retain: 10000          # pbft: log kept below the truncation point
  *   session_ttl_ms: 3600000    # client sessions expire by log time
  *   stream_quorum: 2           # separate executors: matching streams
  *                              # needed (default 1, or f+1 under pbft)
@@ -82,12 +83,22 @@ struct glue_config {
     uint32_t batch_bytes_max;
     uint32_t window;
     uint64_t checkpoint_interval;
+    /* PBFT with every executor embedded: committed seqs kept below the
+     * truncation point (the lowest of the snapshot, commit mark and stable
+     * checkpoint), so a replica that far behind catches up from the log
+     * rather than by state transfer. */
+    uint64_t log_retain;
     uint64_t session_ttl_ms;
     /* Separate executors apply an entry once this many replicas' streams
      * carry it; 0: what the protocol needs (1 under crash faults, f+1
      * under Byzantine ones). glue_stream_quorum() resolves it. */
     uint32_t stream_quorum;
 };
+
+/* Whether replicas truncate their logs and transfer state: PBFT with every
+ * executor embedded (snapshots live with embedded executors, so only then
+ * can every replica serve state and install it). */
+bool glue_config_state_transfer(const struct glue_config *c);
 
 /* Fills every default (no replicas, empty path). */
 void glue_config_defaults(struct glue_config *c);

@@ -380,6 +380,8 @@ void glue_config_pbft(const struct glue_config *c, smr_node_id self,
     out->batch_bytes_max = c->batch_bytes_max < fit ? c->batch_bytes_max : fit;
     if (out->pending_max < out->batch_max)
         out->pending_max = out->batch_max;
+    out->state_transfer = glue_config_state_transfer(c);
+    out->log_retain = c->log_retain;
     if (!k)
         return;
     memcpy(out->public_keys, k->public_keys, sizeof out->public_keys);

@@ -99,6 +99,9 @@ smr_seq glue_node_executed(const struct glue_node *n)
 void glue_node_send_status(struct glue_node *n, const uint8_t *id,
                            size_t id_len, uint64_t nonce)
 {
+    uint64_t first = 0, last = 0;
+    if (sto_log_bounds(n->sto, &first, &last) != SMR_OK || last == 0)
+        first = 0;
     struct wire_status st = {
         .nonce = nonce,
         .node_id = n->id,
@@ -114,6 +117,7 @@ void glue_node_send_status(struct glue_node *n, const uint8_t *id,
         .peer_drops = n->peer_drops,
         .client_drops = n->client_drops,
         .paxos_dropped = ord_core_dropped(n->core_ops, n->core),
+        .log_first = first,
     };
     if (wire_encode_status(&n->scratch, &st) == SMR_OK)
         client_send(n, id, id_len, &n->scratch);
@@ -233,8 +237,11 @@ static int checkpoint_if_due(struct glue_node *n)
                  (unsigned long long)seq, smr_strerror(rc));
         return SMR_OK;
     }
-    return sto_state_put(n->sto, GLUE_STATE_SNAPSHOT, n->snap.data,
-                         n->snap.len, NULL);
+    rc = sto_state_put(n->sto, GLUE_STATE_SNAPSHOT, n->snap.data, n->snap.len,
+                       NULL);
+    if (rc == SMR_OK)
+        glue_state_snapshot_written(n, seq);
+    return rc;
 }
 
 int glue_node_execute(struct glue_node *n, const struct smr_committed *c)
@@ -316,6 +323,10 @@ int glue_node_apply(struct glue_node *n, const struct ord_output *o,
         case ORD_OUT_COMMIT: rc = out_commit(n, &o[i].u.commit); break;
         case ORD_OUT_REJECT: out_reject(n, &o[i]); break;
         case ORD_OUT_FETCH: out_fetch(n, &o[i]); break;
+        case ORD_OUT_TRUNCATE:
+            rc = glue_state_truncate(n, o[i].u.truncate.below);
+            break;
+        case ORD_OUT_FETCH_STATE: glue_state_fetch(n, &o[i]); break;
         }
         if (rc != SMR_OK)
             return rc;
@@ -343,6 +354,10 @@ static void count(struct glue_node *n, int rc)
 
 int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len)
 {
+    int type;
+    if (wire_peek_type(f, len, &type) == SMR_OK &&
+        (type == WIRE_STATE_REQ || type == WIRE_STATE_CHUNK))
+        return glue_state_on_frame(n, type, f, len);
     const void *m = NULL;
     uint64_t cluster;
     smr_epoch epoch;
@@ -492,7 +507,7 @@ static int make_durable(struct glue_node *n)
         ev.u.persisted.lsn = issued;
         rc = glue_node_step(n, &ev);
     }
-    return rc;
+    return rc == SMR_OK ? glue_state_after_sync(n) : rc;
 }
 
 int glue_node_end_burst(struct glue_node *n, bool any)
@@ -506,6 +521,8 @@ int glue_node_end_burst(struct glue_node *n, bool any)
     }
     if (rc == SMR_OK)
         rc = fire_timers(n);
+    if (rc == SMR_OK)
+        glue_state_tick(n);
     if (rc == SMR_OK)
         rc = make_durable(n);
     if (rc == SMR_OK && n->engine)

@@ -41,6 +41,11 @@ struct glue_io_ops {
      * checks agreement and equal digests with it). NULL: not called. */
     void (*executed)(void *arg, const struct smr_committed *entry,
                      const uint8_t digest[SMR_DIGEST_BYTES]);
+    /* Optional observer: the embedded executor's state was replaced by a
+     * snapshot at `seq` fetched from peers (state transfer), with this
+     * state digest. The next entry executed is seq + 1. */
+    void (*installed)(void *arg, smr_seq seq,
+                      const uint8_t digest[SMR_DIGEST_BYTES]);
 };
 
 struct glue_node_options {

@@ -51,6 +51,17 @@ struct glue_consumer {
     int who;          /* the executor's replica (authenticated), or -1 */
 };
 
+/* A snapshot being fetched from peers (state.c). */
+struct glue_xfer {
+    smr_seq seq; /* 0: none */
+    uint8_t digest[SMR_DIGEST_BYTES];
+    uint32_t sources;   /* bit i: replica i claims it */
+    smr_node_id src;    /* the one asked */
+    struct smr_buf buf; /* its bytes so far, in order */
+    uint64_t total;     /* 0 until the first chunk */
+    uint64_t asked_ms;
+};
+
 struct glue_timer {
     uint64_t due_ms; /* monotonic; 0 = unset */
     uint64_t gen;
@@ -102,6 +113,18 @@ struct glue_node {
     struct smr_buf snap;
     struct smr_buf *fetch_bufs;
     struct smr_buf rx;
+
+    /* Truncation and state transfer (state.c): PBFT with every executor
+     * embedded. */
+    bool state_transfer;
+    smr_seq snap_latest; /* seq of the snapshot in storage (0: none) */
+    smr_seq claim_seq;   /* a snapshot written, reported once durable */
+    uint8_t claim_digest[SMR_DIGEST_BYTES];
+    struct glue_xfer xfer;
+    struct smr_buf served; /* the snapshot peers fetch */
+    smr_seq served_seq;
+    uint64_t state_refused;    /* snapshots or chunks that did not check */
+    uint64_t states_installed;
 
     struct wire_stats stats;
     uint64_t peer_drops;
@@ -166,5 +189,18 @@ smr_seq glue_stream_executed(const struct glue_node *n);
 
 void glue_node_route_put(struct glue_node *n, smr_client_id client,
                          const uint8_t *id, size_t id_len);
+
+/* State transfer (state.c). */
+/* The embedded executor wrote its snapshot at seq (in n->snap). */
+void glue_state_snapshot_written(struct glue_node *n, smr_seq seq);
+/* After a group commit: reports the snapshot written before it. */
+int glue_state_after_sync(struct glue_node *n);
+int glue_state_truncate(struct glue_node *n, smr_seq below);
+void glue_state_fetch(struct glue_node *n, const struct ord_output *o);
+/* Replaces a source that went quiet. */
+void glue_state_tick(struct glue_node *n);
+/* A STATE_REQ or STATE_CHUNK frame from a peer. */
+int glue_state_on_frame(struct glue_node *n, int type, const uint8_t *f,
+                        size_t len);
 
 #endif

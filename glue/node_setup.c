@@ -90,6 +90,8 @@ static int recover_executor(struct glue_node *n, char *err, size_t err_len)
     int rc = sto_state_get(n->sto, GLUE_STATE_SNAPSHOT, &b);
     if (rc == SMR_OK)
         rc = exe_restore(n->engine, b.data, b.len);
+    if (rc == SMR_OK)
+        n->snap_latest = n->engine->executed_seq;
     else if (rc == SMR_ENOTFOUND)
         rc = SMR_OK;
     if (rc != SMR_OK)
@@ -257,6 +259,7 @@ static int build(struct glue_node *n, char *err, size_t err_len)
         return rc; /* `err` says why */
     bool embedded = glue_config_replica(&n->cfg, n->id)->stream[0] == '\0';
     n->stream_on = !embedded;
+    n->state_transfer = glue_config_state_transfer(&n->cfg);
     if (rc == SMR_OK && embedded)
         rc = exe_app_new(n->cfg.app, &n->app);
     if (rc == SMR_OK && embedded)
@@ -361,6 +364,8 @@ void glue_node_destroy(struct glue_node **pn)
     free(n->rx_msg);
     smr_buf_free(&n->scratch);
     smr_buf_free(&n->snap);
+    smr_buf_free(&n->served);
+    smr_buf_free(&n->xfer.buf);
     smr_buf_free(&n->rx);
     pthread_mutex_destroy(&n->info_lock);
     free(n);

@@ -243,6 +243,24 @@ static void io_executed(void *arg, const struct smr_committed *e,
     check_executed(nd->sim, "replica", nd->id, &nd->executed, e, digest);
 }
 
+/* State transfer replaced a replica's state with a snapshot at seq: the
+ * state must be the one correct replicas reached there. */
+static void io_installed(void *arg, smr_seq seq,
+                         const uint8_t digest[SMR_DIGEST_BYTES])
+{
+    struct snode *nd = arg;
+    struct sim *s = nd->sim;
+    if (nd->byz)
+        return;
+    s->res->states_installed++;
+    nd->executed = seq;
+    if (seq < s->log_cap && s->log[seq].set &&
+        memcmp(s->log[seq].digest, digest, SMR_DIGEST_BYTES) != 0)
+        sim_fail(s, "state transfer: replica %u installed a state at seq %llu "
+                    "that differs from the one executed there",
+                 nd->id, (unsigned long long)seq);
+}
+
 /* A stream frame to the executor routed [index, incarnation]. */
 static bool io_stream_send(void *arg, const uint8_t *route, size_t route_len,
                            const uint8_t *frame, size_t len)
@@ -260,6 +278,7 @@ static bool io_stream_send(void *arg, const uint8_t *route, size_t route_len,
 
 static const struct glue_io_ops sim_io = {
     .peer_send = io_peer_send,
+    .installed = io_installed,
     .client_send = io_client_send,
     .stream_send = io_stream_send,
     .now_ms = io_now_ms,
@@ -767,7 +786,16 @@ static void make_config(struct sim *s)
     s->cfg.n_replicas = s->opt.replicas;
     s->cfg.storage_engine = GLUE_STORAGE_MEMORY;
     s->cfg.storage_sync = true;
-    s->cfg.checkpoint_interval = 50 + sim_rnd(s) % 200;
+    uint64_t draw = sim_rnd(s);
+    s->cfg.checkpoint_interval = 50 + draw % 200;
+    if (s->pbft && !s->separate) {
+        /* State transfer (pbft.h): snapshot claims are made at the core's
+         * checkpoints (every 16 seqs), and short runs must truncate and
+         * transfer state often. (From the same draw: the seeds' other
+         * draws stay as they were.) */
+        s->cfg.checkpoint_interval = 16 * (1 + draw % 4);
+        s->cfg.log_retain = (draw >> 8) % 2 ? 0 : (draw >> 16) % 48;
+    }
     s->cfg.batch_max = 1 + (uint32_t)(sim_rnd(s) % 16);
     s->cfg.window = 1 + (uint32_t)(sim_rnd(s) % 16);
     if (s->pbft) /* L: a multiple of the core's K = 16, at least 2K */

@@ -63,6 +63,8 @@ struct sim_result {
     uint64_t signed_requests; /* PBFT: client signatures they checked */
     uint64_t stream_lies;     /* PBFT: entries Byzantine replicas' streams
                                  altered for separate executors */
+    uint64_t truncations;      /* PBFT: log truncations by correct replicas */
+    uint64_t states_installed; /* PBFT: snapshots installed by state transfer */
 };
 
 /* PBFT Byzantine behaviours, bit i named sim_byz_names[i]

@@ -27,7 +27,12 @@
  *               store) runs beside it: clients reach both, each peer one
  *               of them, and both send as that replica (Twins)
  *   conflict    half its PREPAREs, COMMITs and CHECKPOINTs name another
- *               digest, re-sealed
+ *               digest, re-sealed; half its STATUS messages claim a
+ *               forged snapshot (its own with the log clock changed, so it
+ *               restores cleanly to another state) and a log truncated up
+ *               to its commit point (so peers behind it fetch state); it
+ *               serves that forgery when asked for its seq, and flips a
+ *               byte in half of the other chunks it serves
  *   bad-vc      its VIEW-CHANGEs claim nothing prepared or pre-prepared
  *               (P and Q empty), re-signed: it hides what it voted for
  *   bad-tags    as primary, the first request's client tag for each
@@ -49,6 +54,7 @@
  * Byzantine replicas keep misbehaving after the other faults stop. Their
  * executed state is excluded from the agreement and digest checks.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +113,11 @@ struct sim_byz {
     smr_req_id bad_req;
     smr_client_id bad_id;
     uint8_t bad_keys[NODES_MAX][ORD_PBFT_KEY_BYTES]; /* its key per replica */
+    struct forgery {
+        smr_seq seq; /* 0: none */
+        uint8_t digest[SMR_DIGEST_BYTES];
+        struct smr_buf bytes;
+    } forged[NODES_MAX]; /* conflict: a snapshot it claims and serves */
 };
 
 static uint64_t brnd(struct sim_byz *b)
@@ -247,6 +258,8 @@ void sim_byz_free(struct sim *s)
             smr_buf_free(&b->replay[i][k]);
     smr_buf_free(&b->out);
     smr_buf_free(&b->auth);
+    for (uint32_t i = 0; i < NODES_MAX; i++)
+        smr_buf_free(&b->forged[i].bytes);
     free(b);
     s->byz = NULL;
 }
@@ -331,6 +344,26 @@ static bool collude(struct sim *s, uint32_t to, struct ord_pbft_msg *m)
 }
 
 /* Changes m by nd's behaviours; true when it changed. */
+/* conflict: the replica's own snapshot at `seq` with its log clock (the
+ * u64 after magic, version and executed_seq) moved: it restores without an
+ * error, to a state no correct replica had. NULL when the replica's stored
+ * snapshot is another one. */
+static const struct forgery *forge_snapshot(struct snode *nd, smr_seq seq)
+{
+    struct forgery *f = &nd->sim->byz->forged[nd->id];
+    if (seq && f->seq == seq)
+        return f;
+    if (!seq || sto_state_get(nd->n->sto, GLUE_STATE_SNAPSHOT, &f->bytes) !=
+                    SMR_OK ||
+        f->bytes.len < 24 || smr_get_u64(f->bytes.data + 8) != seq)
+        return NULL;
+    f->bytes.data[16 + 5] ^= 0x01; /* the log clock, 2^40 ms on */
+    crypto_generichash(f->digest, SMR_DIGEST_BYTES, f->bytes.data,
+                       f->bytes.len, NULL, 0);
+    f->seq = seq;
+    return f;
+}
+
 static bool tamper(struct snode *nd, uint32_t to, struct ord_pbft_msg *m)
 {
     struct sim *s = nd->sim;
@@ -359,6 +392,14 @@ static bool tamper(struct snode *nd, uint32_t to, struct ord_pbft_msg *m)
          m->type == ORD_PBFT_CHECKPOINT) &&
         bchance(b, 500)) {
         m->digest[brnd(b) % SMR_DIGEST_BYTES] ^= 1;
+        reseal = true;
+    }
+    if ((nd->byz & BYZ_CONFLICT) && m->type == ORD_PBFT_STATUS &&
+        bchance(b, 500)) {
+        const struct forgery *f = forge_snapshot(nd, m->snap.seq);
+        if (f)
+            memcpy(m->snap.digest, f->digest, SMR_DIGEST_BYTES);
+        m->log_from = m->commit_upto + 1;
         reseal = true;
     }
     if ((nd->byz & BYZ_MUTATE) && macced && bchance(b, 200)) {
@@ -403,6 +444,28 @@ void sim_byz_peer_send(struct snode *nd, uint32_t to, const uint8_t *frame,
         remember(b, nd->id, frame, len);
     uint64_t cluster;
     smr_epoch epoch;
+    int type;
+    struct wire_state_chunk c;
+    const struct forgery *f = &b->forged[nd->id];
+    if ((nd->byz & BYZ_CONFLICT) && wire_peek_type(frame, len, &type) == SMR_OK &&
+        type == WIRE_STATE_CHUNK &&
+        wire_decode_state_chunk(frame, len, &c) == SMR_OK && c.len > 0 &&
+        ((f->seq == c.seq && f->bytes.len == c.total) || bchance(b, 500))) {
+        smr_buf_reset(&b->auth);
+        if (f->seq == c.seq && f->bytes.len == c.total) {
+            c.bytes = f->bytes.data + c.offset; /* the forgery it claimed */
+        } else {
+            if (smr_buf_append(&b->auth, c.bytes, c.len) != SMR_OK)
+                abort();
+            b->auth.data[brnd(b) % c.len] ^= 0x01; /* nobody vouched */
+            c.bytes = b->auth.data;
+        }
+        if (wire_encode_state_chunk(&b->out, &c) != SMR_OK)
+            return;
+        s->res->byz_tampered++;
+        frame = b->out.data;
+        len = b->out.len;
+    }
     if ((nd->byz & BYZ_DECODE) &&
         wire_decode_pbft(frame, len, &cluster, &epoch, &b->m, &b->store) ==
             SMR_OK &&
@@ -547,6 +610,7 @@ void sim_byz_count(struct sim *s, struct snode *nd)
     ord_pbft_get_stats(nd->n->core, &st);
     s->res->held += st.held;
     s->res->signed_requests += st.signed_requests;
+    s->res->truncations += st.truncations;
 }
 
 void sim_byz_tick(struct sim *s)

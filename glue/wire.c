@@ -20,9 +20,10 @@
 /* Number of top-level array elements (version and type included). */
 static const uint32_t frame_fields[WIRE_TYPE__MAX + 1] = {
     [WIRE_REQUEST] = 5,   [WIRE_REPLY] = 8,      [WIRE_STATUS_REQ] = 3,
-    [WIRE_STATUS] = 15,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
+    [WIRE_STATUS] = 16,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
     [WIRE_SUBSCRIBE] = 5, [WIRE_CHECKPOINT] = 4, [WIRE_SNAPSHOT_REQUIRED] = 3,
     [WIRE_PBFT] = 10, /* wire_pbft.c */
+    [WIRE_STATE_REQ] = 7, [WIRE_STATE_CHUNK] = 9,
 };
 
 #define PAXOS_ENTRY_FIELDS 5
@@ -38,6 +39,8 @@ static const char *const type_names[WIRE_TYPE__MAX + 1] = {
     [WIRE_CHECKPOINT] = "CHECKPOINT",
     [WIRE_SNAPSHOT_REQUIRED] = "SNAPSHOT_REQUIRED",
     [WIRE_PBFT] = "PBFT",
+    [WIRE_STATE_REQ] = "STATE_REQ",
+    [WIRE_STATE_CHUNK] = "STATE_CHUNK",
 };
 
 /* Returns the first error of a sequence of reads. */
@@ -128,6 +131,7 @@ int wire_encode_status(struct smr_buf *out, const struct wire_status *msg)
     enc_u64(&e, msg->peer_drops);
     enc_u64(&e, msg->client_drops);
     enc_u64(&e, msg->paxos_dropped);
+    enc_u64(&e, msg->log_first);
     return enc_end(&e);
 }
 
@@ -215,6 +219,37 @@ int wire_encode_snapshot_required(struct smr_buf *out,
     struct enc e;
     enc_begin(&e, out, WIRE_SNAPSHOT_REQUIRED);
     enc_u64(&e, msg->first_available_seq);
+    return enc_end(&e);
+}
+
+int wire_encode_state_req(struct smr_buf *out, const struct wire_state_req *msg)
+{
+    struct enc e;
+    enc_begin(&e, out, WIRE_STATE_REQ);
+    enc_u64(&e, msg->cluster_id);
+    enc_u64(&e, msg->epoch);
+    enc_u64(&e, msg->from);
+    enc_u64(&e, msg->seq);
+    enc_u64(&e, msg->offset);
+    return enc_end(&e);
+}
+
+int wire_encode_state_chunk(struct smr_buf *out,
+                            const struct wire_state_chunk *msg)
+{
+    if (msg->len > WIRE_STATE_CHUNK_BYTES) {
+        smr_buf_reset(out);
+        return SMR_ETOOBIG;
+    }
+    struct enc e;
+    enc_begin(&e, out, WIRE_STATE_CHUNK);
+    enc_u64(&e, msg->cluster_id);
+    enc_u64(&e, msg->epoch);
+    enc_u64(&e, msg->from);
+    enc_u64(&e, msg->seq);
+    enc_u64(&e, msg->total);
+    enc_u64(&e, msg->offset);
+    enc_bin(&e, msg->bytes, msg->len);
     return enc_end(&e);
 }
 
@@ -339,6 +374,7 @@ int wire_decode_status(const uint8_t *frame, size_t len,
     TRY(wire_read_u64(&r, &m.peer_drops));
     TRY(wire_read_u64(&r, &m.client_drops));
     TRY(wire_read_u64(&r, &m.paxos_dropped));
+    TRY(wire_read_u64(&r, &m.log_first));
     TRY(wire_read_end(&r));
     *out = m;
     return SMR_OK;
@@ -447,6 +483,55 @@ int wire_decode_snapshot_required(const uint8_t *frame, size_t len,
     TRY(dec_begin(&r, frame, len, WIRE_SNAPSHOT_REQUIRED));
     TRY(wire_read_u64(&r, &m.first_available_seq));
     TRY(wire_read_end(&r));
+    *out = m;
+    return SMR_OK;
+}
+
+static int read_node_id(struct wire_reader *r, smr_node_id *id)
+{
+    uint64_t v;
+    TRY(wire_read_u64(r, &v));
+    if (v >= SMR_NODES_MAX)
+        return SMR_EMALFORMED;
+    *id = (smr_node_id)v;
+    return SMR_OK;
+}
+
+int wire_decode_state_req(const uint8_t *frame, size_t len,
+                          struct wire_state_req *out)
+{
+    struct wire_reader r;
+    struct wire_state_req m;
+    TRY(dec_begin(&r, frame, len, WIRE_STATE_REQ));
+    TRY(wire_read_u64(&r, &m.cluster_id));
+    TRY(wire_read_u64(&r, &m.epoch));
+    TRY(read_node_id(&r, &m.from));
+    TRY(wire_read_u64(&r, &m.seq));
+    TRY(wire_read_u64(&r, &m.offset));
+    TRY(wire_read_end(&r));
+    if (m.offset > WIRE_STATE_BYTES_MAX)
+        return SMR_EMALFORMED;
+    *out = m;
+    return SMR_OK;
+}
+
+int wire_decode_state_chunk(const uint8_t *frame, size_t len,
+                            struct wire_state_chunk *out)
+{
+    struct wire_reader r;
+    struct wire_state_chunk m;
+    TRY(dec_begin(&r, frame, len, WIRE_STATE_CHUNK));
+    TRY(wire_read_u64(&r, &m.cluster_id));
+    TRY(wire_read_u64(&r, &m.epoch));
+    TRY(read_node_id(&r, &m.from));
+    TRY(wire_read_u64(&r, &m.seq));
+    TRY(wire_read_u64(&r, &m.total));
+    TRY(wire_read_u64(&r, &m.offset));
+    TRY(wire_read_bin(&r, WIRE_STATE_CHUNK_BYTES, &m.bytes, &m.len));
+    TRY(wire_read_end(&r));
+    if (m.total > WIRE_STATE_BYTES_MAX || m.offset > m.total ||
+        m.len > m.total - m.offset || (m.len == 0 && m.offset < m.total))
+        return SMR_EMALFORMED;
     *out = m;
     return SMR_OK;
 }

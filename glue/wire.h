@@ -11,7 +11,7 @@
  *   STATUS             nonce, node_id, is_leader, leader_hint, ballot,
  *                      committed_seq, executed_seq, frames_rejected, fsyncs,
  *                      writes_per_fsync_x100, peer_drops, client_drops,
- *                      paxos_dropped
+ *                      paxos_dropped, log_first
  *   PAXOS              cluster_id, epoch, type, from, ballot, slot,
  *                      slot_count, commit_upto, more, entries
  *                      where entries = [[slot, ballot, epoch,
@@ -22,6 +22,11 @@
  *   SNAPSHOT_REQUIRED  first_available_seq
  *   PBFT               cluster_id, epoch, type, from, view, seq, body, macs
  *                      (glue/wire_pbft.h: its encoder and decoder)
+ *   STATE_REQ          cluster_id, epoch, from, seq, offset
+ *   STATE_CHUNK        cluster_id, epoch, from, seq, total, offset, bytes
+ *                      (state transfer between replicas: a snapshot's
+ *                      bytes, checked against a digest f+1 replicas
+ *                      vouch for, so they need no authentication)
  *
  * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
  * unpacker (it trusts declared sizes); they use the strict reader in
@@ -70,7 +75,9 @@ enum wire_type {
     WIRE_CHECKPOINT,        /* executor -> ordering */
     WIRE_SNAPSHOT_REQUIRED, /* ordering -> executor */
     WIRE_PBFT,              /* replica <-> replica, client -> replica */
-    WIRE_TYPE__MAX = WIRE_PBFT,
+    WIRE_STATE_REQ,         /* replica -> replica: send me snapshot bytes */
+    WIRE_STATE_CHUNK,       /* replica -> replica: snapshot bytes */
+    WIRE_TYPE__MAX = WIRE_STATE_CHUNK,
 };
 
 enum wire_reply_status {
@@ -113,6 +120,7 @@ struct wire_status {
     uint64_t peer_drops;    /* sends to peers dropped rather than block */
     uint64_t client_drops;  /* sends to clients dropped rather than block */
     uint64_t paxos_dropped; /* protocol messages the core ignored */
+    uint64_t log_first;     /* the first log index stored (0: empty) */
 };
 
 struct wire_subscribe {
@@ -128,6 +136,29 @@ struct wire_checkpoint {
 
 struct wire_snapshot_required {
     smr_seq first_available_seq;
+};
+
+#define WIRE_STATE_CHUNK_BYTES (1u << 20) /* bytes in one STATE_CHUNK */
+/* A snapshot's largest size: snapshots are built in one smr_buf. */
+#define WIRE_STATE_BYTES_MAX ((uint64_t)SMR_FRAME_BYTES_MAX)
+
+struct wire_state_req {
+    uint64_t cluster_id;
+    smr_epoch epoch;
+    smr_node_id from;
+    smr_seq seq;     /* the snapshot wanted (its executed_seq) */
+    uint64_t offset; /* the first byte wanted */
+};
+
+struct wire_state_chunk {
+    uint64_t cluster_id;
+    smr_epoch epoch;
+    smr_node_id from;
+    smr_seq seq;
+    uint64_t total;  /* the snapshot's size, <= WIRE_STATE_BYTES_MAX */
+    uint64_t offset; /* of bytes[0]; offset + len <= total */
+    const uint8_t *bytes; /* borrowed, <= WIRE_STATE_CHUNK_BYTES */
+    uint32_t len;
 };
 
 /* Reads the array header, version and type of a frame without decoding the
@@ -156,6 +187,9 @@ int wire_encode_checkpoint(struct smr_buf *out,
                            const struct wire_checkpoint *msg);
 int wire_encode_snapshot_required(struct smr_buf *out,
                                   const struct wire_snapshot_required *msg);
+int wire_encode_state_req(struct smr_buf *out, const struct wire_state_req *msg);
+int wire_encode_state_chunk(struct smr_buf *out,
+                            const struct wire_state_chunk *msg);
 
 /* Decoders: parse one whole frame of `len` bytes (borrowed) into `out`.
  * Return codes above; byte fields point into `frame`. */
@@ -180,6 +214,12 @@ int wire_decode_checkpoint(const uint8_t *frame, size_t len,
                            struct wire_checkpoint *out);
 int wire_decode_snapshot_required(const uint8_t *frame, size_t len,
                                   struct wire_snapshot_required *out);
+int wire_decode_state_req(const uint8_t *frame, size_t len,
+                          struct wire_state_req *out);
+/* SMR_EMALFORMED also when offset + len > total, or an empty chunk short
+ * of the end. */
+int wire_decode_state_chunk(const uint8_t *frame, size_t len,
+                            struct wire_state_chunk *out);
 
 /* Frame accounting for status lines: one accepted count and one rejected
  * count per error code. Zero-initialize. */

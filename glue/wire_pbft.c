@@ -20,7 +20,8 @@
  *   VIEW_CHANGE           [vc..., [entry...] bodies]
  *   NEW_VIEW              [from, view, [[vc...]...] vcs, cert ckpt,
  *                          [cert...] chosen, sig, [entry...] bodies]
- *   STATUS                [active, stable, commit_upto]
+ *   STATUS                [active, stable, commit_upto, log_from, snap_seq,
+ *                          snap_chain, snap_digest]
  *   CATCHUP               [[entry...] entries]
  */
 #include "wire_pbft.h"
@@ -45,7 +46,7 @@ static const uint32_t body_fields[ORD_PBFT_MSG__MAX + 1] = {
     [ORD_PBFT_REQUEST] = 4,          [ORD_PBFT_PRE_PREPARE] = 4,
     [ORD_PBFT_PREPARE] = 1,          [ORD_PBFT_COMMIT] = 1,
     [ORD_PBFT_CHECKPOINT] = 1,       [ORD_PBFT_VIEW_CHANGE] = VC_FIELDS + 1,
-    [ORD_PBFT_NEW_VIEW] = NV_FIELDS, [ORD_PBFT_STATUS] = 3,
+    [ORD_PBFT_NEW_VIEW] = NV_FIELDS, [ORD_PBFT_STATUS] = 7,
     [ORD_PBFT_CATCHUP] = 1,
 };
 
@@ -142,6 +143,10 @@ static void enc_body(struct enc *e, const struct ord_pbft_msg *m)
                          : msgpack_pack_false(&e->pk));
         enc_u64(e, m->stable);
         enc_u64(e, m->commit_upto);
+        enc_u64(e, m->log_from);
+        enc_u64(e, m->snap.seq);
+        enc_bin(e, m->snap.chain, SMR_DIGEST_BYTES);
+        enc_bin(e, m->snap.digest, SMR_DIGEST_BYTES);
         break;
     case ORD_PBFT_CATCHUP:
         enc_entries(e, m->entries, m->n_entries);
@@ -416,7 +421,11 @@ static int dec_body(struct dec *d, struct ord_pbft_msg *m)
     case ORD_PBFT_STATUS:
         TRY(wire_read_bool(r, &m->active));
         TRY(wire_read_u64(r, &m->stable));
-        return wire_read_u64(r, &m->commit_upto);
+        TRY(wire_read_u64(r, &m->commit_upto));
+        TRY(wire_read_u64(r, &m->log_from));
+        TRY(wire_read_u64(r, &m->snap.seq));
+        TRY(dec_fixed(r, m->snap.chain, SMR_DIGEST_BYTES));
+        return dec_fixed(r, m->snap.digest, SMR_DIGEST_BYTES);
     case ORD_PBFT_CATCHUP:
         return dec_entries(d, ORD_PBFT_ENTRIES_MAX, UINT32_MAX, &m->entries,
                            &m->n_entries);

@@ -30,6 +30,7 @@ enum ord_event_type {
     ORD_EV_TIMER,       /* a timer the core set has fired */
     ORD_EV_PERSISTED,   /* every PERSIST up to lsn is durable */
     ORD_EV_CHECKPOINT,  /* an executor checkpoint (truncation hint) */
+    ORD_EV_STATE_INSTALLED, /* the state a FETCH_STATE asked for is in place */
 };
 
 struct ord_event {
@@ -51,6 +52,9 @@ struct ord_event {
             smr_seq seq;
             uint8_t digest[SMR_DIGEST_BYTES];
         } checkpoint;
+        struct {
+            smr_seq seq;
+        } installed;
     } u;
 };
 
@@ -61,6 +65,8 @@ enum ord_output_type {
     ORD_OUT_COMMIT,   /* next entry of the gap-free Committed stream */
     ORD_OUT_REJECT,   /* a client request this replica will not order */
     ORD_OUT_FETCH,    /* read committed entries from storage for a peer */
+    ORD_OUT_TRUNCATE, /* the log below `below` is no longer needed */
+    ORD_OUT_FETCH_STATE, /* fetch a snapshot from peers and install it */
 };
 
 enum ord_reject_reason {
@@ -102,6 +108,14 @@ struct ord_output {
             smr_seq from_seq; /* inclusive */
             smr_seq to_seq;   /* inclusive */
         } fetch;
+        struct {
+            smr_seq below; /* log indexes below this may be removed */
+        } truncate;
+        struct {
+            smr_seq seq;     /* the snapshot's executed_seq */
+            uint8_t digest[SMR_DIGEST_BYTES]; /* BLAKE2b-256 of its bytes */
+            uint32_t sources; /* bit i: replica i holds it */
+        } fetch_state;
     } u;
 };
 

@@ -1061,7 +1061,8 @@ int ord_paxos_step(struct ord_paxos *p, uint64_t now_ms,
             on_heartbeat_timer(p, now_ms);
         break;
     case ORD_EV_PERSISTED: on_persisted(p, now_ms, ev->u.persisted.lsn); break;
-    case ORD_EV_CHECKPOINT: break; /* truncation comes with snapshots */
+    case ORD_EV_CHECKPOINT: /* truncation comes with snapshots */
+    case ORD_EV_STATE_INSTALLED: break;
     }
     *outs = p->outs;
     *n_outs = p->n_outs;

@@ -167,7 +167,7 @@ smr_lsn pbft_persist_slot(struct ord_pbft *p, struct pbft_slot *s)
 
 /* ---------------------------------------------------------------- slots */
 
-static void slot_free(struct pbft_slot *s)
+void pbft_slot_free(struct pbft_slot *s)
 {
     smr_buf_free(&s->pp_batch);
     smr_buf_free(&s->pp_auth);
@@ -241,7 +241,7 @@ static void gc_slots(struct ord_pbft *p)
            p->base <= p->mark_durable && p->base <= p->stable_durable) {
         struct pbft_slot *s = &p->slots[p->base % PBFT_CAP];
         if (s->seq == p->base)
-            slot_free(s);
+            pbft_slot_free(s);
         p->base++;
     }
 }
@@ -556,6 +556,8 @@ static void on_persisted(struct ord_pbft *p, smr_lsn lsn)
     p->durable_lsn = lsn;
     if (p->mark_lsn && p->mark_lsn <= lsn)
         p->stable_durable = p->stable_written;
+    if (p->snap_lsn && p->snap_lsn <= lsn)
+        p->snap_durable = p->snap.seq;
     if (p->mark_lsn && p->mark_lsn <= lsn && p->mark > p->mark_durable) {
         smr_seq prev = p->mark_durable;
         p->mark_durable = p->mark;
@@ -571,6 +573,7 @@ static void on_persisted(struct ord_pbft *p, smr_lsn lsn)
             check_committed(p, s);
     }
     pbft_deliver(p);
+    pbft_maybe_truncate(p);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -686,7 +689,12 @@ int ord_pbft_step(struct ord_pbft *p, uint64_t now_ms,
         on_persisted(p, ev->u.persisted.lsn);
         break;
     case ORD_EV_CHECKPOINT:
-        break; /* checkpoints are the log's own */
+        pbft_on_exec_checkpoint(p, ev->u.checkpoint.seq,
+                                ev->u.checkpoint.digest);
+        break;
+    case ORD_EV_STATE_INSTALLED:
+        pbft_on_state_installed(p, ev->u.installed.seq);
+        break;
     }
     *outs = p->outs;
     *n_outs = p->n_outs;
@@ -727,6 +735,7 @@ int ord_pbft_new(const struct ord_pbft_config *c, struct ord_pbft **out)
     pbft_own_push(p, 0, p->genesis);
     p->base = 1;
     p->next_seq = 1;
+    p->log_from = 1;
     p->mode = PBFT_ACTIVE;
     p->cu_src = ORD_TO_ALL;
     smr_buf_init(&p->open_batch);
@@ -743,7 +752,7 @@ void ord_pbft_destroy(struct ord_pbft **pp)
         return;
     struct ord_pbft *p = *pp;
     for (size_t i = 0; i < PBFT_CAP; i++)
-        slot_free(&p->slots[i]);
+        pbft_slot_free(&p->slots[i]);
     for (uint32_t i = 0; i < p->ready_len; i++) {
         smr_buf_free(&p->ready[(p->ready_head + i) % p->ready_cap].batch);
         smr_buf_free(&p->ready[(p->ready_head + i) % p->ready_cap].auth);
@@ -810,6 +819,8 @@ int ord_pbft_recover_state(struct ord_pbft *p, const char *key,
     }
     if (strcmp(key, ORD_PBFT_STATE_NEW_VIEW) == 0)
         return pbft_recover_new_view(p, data, len);
+    if (strcmp(key, ORD_PBFT_STATE_SNAP) == 0)
+        return pbft_snap_record_decode(data, len, &p->snap, &p->log_from);
     if (strcmp(key, ORD_PBFT_STATE_RESERVE) == 0)
         return pbft_reserve_record_decode(data, len, &p->reserve_view,
                                           &p->reserve_upto);
@@ -830,7 +841,7 @@ int ord_pbft_recover_log(struct ord_pbft *p, smr_seq seq, const uint8_t *data,
         return seq < p->base ? SMR_OK : SMR_ECORRUPT; /* past the window */
     if (pbft_slot_decode(data, len, s) != SMR_OK ||
         (seq <= p->commit_upto && !s->cu_value && !s->has_p)) {
-        slot_free(s);
+        pbft_slot_free(s);
         return SMR_ECORRUPT;
     }
     if (seq <= p->commit_upto && !s->committed) {
@@ -896,6 +907,8 @@ int ord_pbft_start(struct ord_pbft *p, uint64_t now_ms,
     }
     pbft_resume_new_view(p);
     pbft_deliver(p);
+    p->snap_durable = p->snap.seq;
+    pbft_maybe_truncate(p); /* again: a truncation may not have been synced */
     if (p->mode == PBFT_CHANGING)
         pbft_resume_view_change(p);
     pbft_set_timer(p, ORD_PBFT_TIMER_STATUS, ++p->status_gen, p->cfg.status_ms);
@@ -934,6 +947,11 @@ smr_seq ord_pbft_commit_upto(const struct ord_pbft *p)
 smr_seq ord_pbft_stable(const struct ord_pbft *p)
 {
     return p->stable;
+}
+
+smr_seq ord_pbft_log_from(const struct ord_pbft *p)
+{
+    return p->log_from;
 }
 
 void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out)

@@ -39,13 +39,26 @@
  * Checkpoints (§4.3) are digests of the committed log itself: a chain hash
  * over every committed entry, taken every checkpoint_interval sequence
  * numbers. They need nothing from the executor, so a slow executor cannot
- * hold back the window or trigger a view change; ORD_EV_CHECKPOINT is
- * accepted and ignored. A lagging replica catches up committed entries
+ * hold back the window or trigger a view change. A lagging replica catches
+ * up committed entries
  * either chained from one peer up to a checkpoint known correct, or from
  * f+1 replicas that send matching values (no single replica can forge one);
  * one further behind than memory first learns a stable checkpoint from
  * 2f+1 matching claims, however far ahead, and catches up window by
  * window.
+ *
+ * Log truncation and state transfer (pbft_state.c, with config.state_transfer
+ * set by a driver that holds the executor's snapshots): the driver reports
+ * each durable executor snapshot as ORD_EV_CHECKPOINT (seq, BLAKE2b of the
+ * snapshot's bytes); the core pairs it with its chain digest at that seq
+ * (the snapshot claim) and advertises it in STATUS with the first log seq it
+ * still holds. The log is truncated (ORD_OUT_TRUNCATE) log_retain seqs below
+ * the lowest of the durable snapshot, commit mark and stable checkpoint. A
+ * replica that a peer's truncation cuts off asks its driver for a snapshot
+ * that f+1 replicas claim alike (ORD_OUT_FETCH_STATE: no single replica can
+ * forge a claim), at or below its stable checkpoint; the driver fetches and
+ * checks the bytes, installs them durably and reports ORD_EV_STATE_INSTALLED,
+ * and the core jumps its commit point there with the claimed chain digest.
  *
  * Durable state, written through PERSIST outputs before the message that
  * depends on it leaves (send.after_lsn):
@@ -60,6 +73,8 @@
  *   state "pbft/new-view" the NEW-VIEW of the current view (signed, with
  *                        its bodies), so it can be sent to a replica in an
  *                        older view after every replica restarted
+ *   state "pbft/snap"    the snapshot claim (seq, chain digest, snapshot
+ *                        digest) and the first log seq held
  *   log   seq            the slot: accepted pre-prepare, prepared
  *                        certificate (P), pre-prepared set (Q), and a value
  *                        learned committed by catch-up (ord_pbft_record_*)
@@ -93,6 +108,7 @@
 #define ORD_PBFT_STATE_COMMIT "pbft/commit"
 #define ORD_PBFT_STATE_RESERVE "pbft/reserve"
 #define ORD_PBFT_STATE_NEW_VIEW "pbft/new-view"
+#define ORD_PBFT_STATE_SNAP "pbft/snap"
 
 enum ord_pbft_timer {
     ORD_PBFT_TIMER_VIEW = 1,   /* request / new-view deadline */
@@ -111,7 +127,8 @@ enum ord_pbft_msg_type {
     ORD_PBFT_VIEW_CHANGE, /* vc (signed by vc->from) */
     ORD_PBFT_NEW_VIEW,    /* nv (signed by the new primary) */
     ORD_PBFT_STATUS,      /* view, active, stable, commit_upto; seq = first
-                           * seq it wants by catch-up (0: commit_upto + 1) */
+                           * seq it wants by catch-up (0: commit_upto + 1);
+                           * log_from, snap: what it can serve */
     ORD_PBFT_CATCHUP,     /* entries: committed values */
     ORD_PBFT_MSG__MAX = ORD_PBFT_CATCHUP,
 };
@@ -167,6 +184,15 @@ struct ord_pbft_new_view {
     const struct ord_pbft_entry *bodies; /* n_chosen long */
 };
 
+/* A snapshot claim: "my executor's durable snapshot at seq hashes to
+ * digest, and my chain digest there is chain". Correct replicas claim alike
+ * (execution is deterministic), so f+1 matching claims vouch for it. */
+struct ord_pbft_snap {
+    smr_seq seq; /* 0: none */
+    uint8_t chain[SMR_DIGEST_BYTES];
+    uint8_t digest[SMR_DIGEST_BYTES];
+};
+
 /* One protocol message; fields unused by a type are zero. `mac` holds one
  * tag per replica id (ORD_PBFT_REQUEST: the client's tags); VIEW-CHANGE and
  * NEW-VIEW carry signatures instead. */
@@ -191,6 +217,8 @@ struct ord_pbft_msg {
     bool active;
     smr_seq stable;
     smr_seq commit_upto;
+    smr_seq log_from;          /* STATUS: the first log seq it holds */
+    struct ord_pbft_snap snap; /* STATUS: its snapshot claim */
     uint32_t n_entries;
     const struct ord_pbft_entry *entries;
     const struct ord_pbft_view_change *vc;
@@ -212,6 +240,12 @@ struct ord_pbft_config {
     uint32_t view_backoff_max;  /* at most T << this */
     uint64_t status_ms;         /* status and retransmission period */
     uint64_t clock_skew_max_ms; /* how far ahead a leader time may be */
+    /* The driver reports executor snapshots (ORD_EV_CHECKPOINT) and can
+     * fetch and install one (ORD_OUT_FETCH_STATE): the log is then
+     * truncated, and a replica cut off by a peer's truncation fetches
+     * state. False: the log is kept whole. */
+    bool state_transfer;
+    uint64_t log_retain; /* seqs kept below the truncation point */
     uint8_t secret_key[ORD_PBFT_SECRET_KEY_BYTES]; /* own Ed25519 key */
     uint8_t public_keys[SMR_NODES_MAX][ORD_PBFT_PUBLIC_KEY_BYTES];
     uint8_t client_key_root[ORD_PBFT_KEY_BYTES]; /* own secret for clients */
@@ -274,6 +308,9 @@ struct ord_pbft_stats {
     uint64_t signed_requests;  /* requests whose proof checked */
     uint64_t held;             /* pre-prepares held for a request */
     uint64_t unsigned_refused; /* primary: suspect block, no proof */
+    uint64_t state_fetches;    /* FETCH_STATE outputs */
+    uint64_t states_installed; /* snapshots installed by state transfer */
+    uint64_t truncations;      /* TRUNCATE outputs */
 };
 bool ord_pbft_is_primary(const struct ord_pbft *p);
 smr_node_id ord_pbft_primary(const struct ord_pbft *p); /* of its view */
@@ -281,6 +318,7 @@ uint64_t ord_pbft_view(const struct ord_pbft *p);
 bool ord_pbft_view_active(const struct ord_pbft *p);
 smr_seq ord_pbft_commit_upto(const struct ord_pbft *p);
 smr_seq ord_pbft_stable(const struct ord_pbft *p);
+smr_seq ord_pbft_log_from(const struct ord_pbft *p); /* first seq kept */
 void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out);
 
 /* Authentication helpers for drivers, clients and tests. */
@@ -355,6 +393,7 @@ enum ord_pbft_mutant {
     ORD_PBFT_MUTANT_TRUST_NEW_VIEW, /* NEW-VIEW choice taken without checking */
     ORD_PBFT_MUTANT_NO_SUSPECT,     /* suspect blocks' unsigned requests taken */
     ORD_PBFT_MUTANT_TIME_UNSIGNED,  /* backups time unsigned requests too */
+    ORD_PBFT_MUTANT_TRUST_ONE_SNAPSHOT, /* state fetched on one replica's claim */
 };
 extern int ord_pbft_mutant;
 

@@ -12,6 +12,7 @@ static const char *const pbft_state_keys[] = {
     ORD_PBFT_STATE_COMMIT,
     ORD_PBFT_STATE_RESERVE,
     ORD_PBFT_STATE_NEW_VIEW,
+    ORD_PBFT_STATE_SNAP,
     NULL,
 };
 

@@ -420,6 +420,10 @@ static void msg_digest(const struct ord_pbft_config *c,
         h_u64(&st, m->active);
         h_u64(&st, m->stable);
         h_u64(&st, m->commit_upto);
+        h_u64(&st, m->log_from);
+        h_u64(&st, m->snap.seq);
+        h_raw(&st, m->snap.chain, PBFT_D);
+        h_raw(&st, m->snap.digest, PBFT_D);
         break;
     case ORD_PBFT_CATCHUP:
         h_u64(&st, m->n_entries);

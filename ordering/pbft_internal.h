@@ -164,6 +164,8 @@ struct pbft_peer {
     smr_seq served_commit; /* ... and the commit point it reported */
     uint64_t served_view;
     smr_seq last_commit;             /* commit point in its previous STATUS */
+    smr_seq log_from;                /* first log seq it holds (STATUS) */
+    struct ord_pbft_snap snap;       /* its newest snapshot claim (STATUS) */
     struct ord_pbft_view_change *vc; /* newest valid VIEW-CHANGE (owned) */
     uint8_t vc_digest[PBFT_D];       /* of vc, verified */
 };
@@ -240,6 +242,16 @@ struct ord_pbft {
     smr_seq mark_durable;
     smr_seq recovered_commit;
 
+    /* Truncation and state transfer (pbft_state.c). */
+    struct ord_pbft_snap snap; /* own newest snapshot claim */
+    smr_lsn snap_lsn;          /* its record */
+    smr_seq snap_durable;      /* the claim's seq once its record is durable */
+    smr_seq log_from;          /* first log seq storage holds (1: all) */
+    smr_seq st_seq;            /* the snapshot being fetched (0: none) */
+    uint8_t st_chain[PBFT_D];  /* ... the chain digest at st_seq */
+    uint8_t st_digest[PBFT_D]; /* ... and the snapshot's digest */
+    uint64_t st_since_ms;      /* when it was asked for */
+
     /* Primary. */
     smr_seq next_seq;
     struct smr_buf open_batch, open_auth, open_proofs;
@@ -275,6 +287,20 @@ struct ord_pbft {
     bool started;
 };
 
+/* pbft_state.c: truncation and state transfer. */
+void pbft_on_exec_checkpoint(struct ord_pbft *p, smr_seq seq,
+                             const uint8_t digest[PBFT_D]);
+void pbft_on_state_installed(struct ord_pbft *p, smr_seq seq);
+/* After a durable write: truncates the log if it may. */
+void pbft_maybe_truncate(struct ord_pbft *p);
+/* After a peer's STATUS: fetches state if a truncation cut us off. */
+void pbft_maybe_fetch_state(struct ord_pbft *p);
+int pbft_snap_record_decode(const uint8_t *data, size_t len,
+                            struct ord_pbft_snap *snap, smr_seq *log_from);
+void pbft_snap_record_encode(uint8_t *out, const struct ord_pbft_snap *snap,
+                             smr_seq log_from);
+#define PBFT_SNAP_RECORD_BYTES (8 + 2 * PBFT_D + 8 + 4)
+
 /* pbft.c: outputs and slots. The time of the step is p->now_ms. */
 void *pbft_alloc(struct ord_pbft *p, size_t bytes);
 /* Frees `ptr` at the start of the next step. */
@@ -295,6 +321,7 @@ smr_lsn pbft_persist_state(struct ord_pbft *p, const char *key,
 smr_lsn pbft_persist_view(struct ord_pbft *p);
 smr_lsn pbft_persist_slot(struct ord_pbft *p, struct pbft_slot *s);
 struct pbft_slot *pbft_slot_at(struct ord_pbft *p, smr_seq seq);
+void pbft_slot_free(struct pbft_slot *s);
 struct pbft_slot *pbft_slot_peek(const struct ord_pbft *p, smr_seq seq);
 smr_node_id pbft_primary_of(const struct ord_pbft *p, uint64_t view);
 /* Records a pre-prepare (pp fields, Q), writes the slot and returns its
@@ -364,6 +391,8 @@ void pbft_on_checkpoint(struct ord_pbft *p, const struct ord_pbft_msg *m);
 void pbft_on_catchup(struct ord_pbft *p, const struct ord_pbft_msg *m);
 void pbft_on_status(struct ord_pbft *p, const struct ord_pbft_msg *m);
 void pbft_on_status_timer(struct ord_pbft *p);
+/* Drops tentative catch-up values and starts over from commit_upto. */
+void pbft_chain_reset(struct ord_pbft *p);
 
 /* pbft_view.c: view changes (TOCS §4.5). */
 void pbft_start_view_change(struct ord_pbft *p, uint64_t view);

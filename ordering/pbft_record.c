@@ -18,6 +18,8 @@
  *   reservation:  u64 view, u64 highest seq it may pre-prepare, u32 checksum
  *   commit mark:  u64 seq, digest (chain digest at seq), u64 stable seq,
  *                 its digest, u32 checksum
+ *   snapshot claim: u64 seq, chain digest at seq, snapshot digest,
+ *                 u64 first log seq held, u32 checksum
  *   new view:     u8 version, u32 from, u64 view, u32 n_vcs, n_vcs x vc,
  *                 cert ckpt, u32 n, n x cert (chosen), sig, n x (u64 seq,
  *                 u64 time, u32 len, batch), u32 checksum; with
@@ -335,6 +337,31 @@ int pbft_mark_record_decode(const uint8_t *data, size_t len, smr_seq *seq,
     *stable = smr_get_u64(data + 8 + PBFT_D);
     memcpy(stable_digest, data + 16 + PBFT_D, PBFT_D);
     return SMR_OK;
+}
+
+void pbft_snap_record_encode(uint8_t *out, const struct ord_pbft_snap *snap,
+                             smr_seq log_from)
+{
+    smr_put_u64(out, snap->seq);
+    memcpy(out + 8, snap->chain, PBFT_D);
+    memcpy(out + 8 + PBFT_D, snap->digest, PBFT_D);
+    smr_put_u64(out + 8 + 2 * PBFT_D, log_from);
+    smr_put_u32(out + 16 + 2 * PBFT_D, smr_checksum32(out, 16 + 2 * PBFT_D));
+}
+
+int pbft_snap_record_decode(const uint8_t *data, size_t len,
+                            struct ord_pbft_snap *snap, smr_seq *log_from)
+{
+    if (len != PBFT_SNAP_RECORD_BYTES ||
+        smr_get_u32(data + 16 + 2 * PBFT_D) !=
+            smr_checksum32(data, 16 + 2 * PBFT_D))
+        return SMR_ECORRUPT;
+    snap->seq = smr_get_u64(data);
+    memcpy(snap->chain, data + 8, PBFT_D);
+    memcpy(snap->digest, data + 8 + PBFT_D, PBFT_D);
+    *log_from = smr_get_u64(data + 8 + 2 * PBFT_D);
+    return *log_from == 0 || *log_from > snap->seq + 1 ? SMR_ECORRUPT
+                                                       : SMR_OK;
 }
 
 /* ------------------------------------------------------------ new view */

@@ -271,6 +271,8 @@ static void send_status(struct ord_pbft *p, smr_node_id to)
     m->active = p->mode == PBFT_ACTIVE;
     m->stable = p->stable;
     m->commit_upto = p->commit_upto;
+    m->log_from = p->log_from;
+    m->snap = p->snap;
     if (p->cu_src != ORD_TO_ALL && p->cu_upto > p->commit_upto)
         m->seq = p->cu_upto + 1; /* the source continues from there */
     pbft_send(p, to, 0, m);
@@ -278,7 +280,7 @@ static void send_status(struct ord_pbft *p, smr_node_id to)
 
 /* Drops the tentative values (a source that lied, stalled, or a commit
  * point that moved). */
-static void chain_reset(struct ord_pbft *p)
+void pbft_chain_reset(struct ord_pbft *p)
 {
     for (smr_seq seq = p->commit_upto + 1; seq <= p->cu_upto; seq++) {
         struct pbft_slot *s = pbft_slot_peek(p, seq);
@@ -335,7 +337,7 @@ static void chain_catchup(struct ord_pbft *p, const struct ord_pbft_msg *m)
 {
     if (p->cu_src != ORD_TO_ALL &&
         (p->cu_upto < p->commit_upto || p->cu_target <= p->commit_upto))
-        chain_reset(p);
+        pbft_chain_reset(p);
     if (p->cu_src == ORD_TO_ALL) {
         if ((p->cu_bad & (1u << m->from)) ||
             !chain_target(p, &p->cu_target, p->cu_target_digest))
@@ -380,7 +382,7 @@ static void chain_catchup(struct ord_pbft *p, const struct ord_pbft_msg *m)
     if (memcmp(p->cu_chain, p->cu_target_digest, PBFT_D) != 0) {
         p->stats.conflicts++; /* the source sent values nobody committed */
         p->cu_bad |= 1u << p->cu_src;
-        chain_reset(p);
+        pbft_chain_reset(p);
         return;
     }
     for (smr_seq seq = p->commit_upto + 1; seq <= p->cu_target; seq++) {
@@ -440,6 +442,8 @@ static void serve_catchup(struct ord_pbft *p, smr_node_id to, smr_seq from)
     if (last - from >= 4 * ORD_PBFT_ENTRIES_MAX)
         last = from + 4 * ORD_PBFT_ENTRIES_MAX - 1;
     if (from < p->base) {
+        if (from < p->log_from)
+            return; /* truncated: its STATUS says so, and it fetches state */
         struct ord_output *o = pbft_out_push(p, ORD_OUT_FETCH);
         o->u.fetch.to = to;
         o->u.fetch.from_seq = from;
@@ -547,6 +551,9 @@ void pbft_on_status(struct ord_pbft *p, const struct ord_pbft_msg *m)
         p->peer_view[j] = m->view;
     bool stuck = m->commit_upto == q->last_commit;
     q->last_commit = m->commit_upto;
+    q->log_from = m->log_from;
+    q->snap = m->snap;
+    pbft_maybe_fetch_state(p);
     smr_seq asked = m->seq > m->commit_upto ? m->seq : m->commit_upto;
     if (p->now_ms - q->served_ms < p->cfg.status_ms / 2 &&
         asked == q->served_commit && m->view == q->served_view)
@@ -573,11 +580,12 @@ void pbft_on_status_timer(struct ord_pbft *p)
     if (p->cu_src != ORD_TO_ALL &&
         p->now_ms - p->cu_since_ms > 4 * p->cfg.status_ms) {
         p->cu_bad |= 1u << p->cu_src; /* stalled: try another source */
-        chain_reset(p);
+        pbft_chain_reset(p);
     }
     if ((p->cu_bad | 1u << p->cfg.self) == (1u << p->n) - 1)
         p->cu_bad = 0; /* every source failed once: try them again */
     send_status(p, ORD_TO_ALL);
+    pbft_maybe_fetch_state(p);
     if (p->mode == PBFT_CHANGING)
         pbft_view_status_tick(p);
     pbft_write_mark(p);

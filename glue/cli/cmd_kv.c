@@ -203,8 +203,10 @@ int cmd_status(int argc, char **argv)
                "the storage writes each fsync covered on average, the frames\n"
                "dropped as malformed, the sends to peers and to clients the\n"
                "replica dropped rather than block (peers and clients retry),\n"
-               "and the protocol messages its ordering core ignored as\n"
-               "invalid. --timeout-ms is per replica (default %d ms).\n"
+               "the protocol messages its ordering core ignored as invalid,\n"
+               "and the first log index it still stores (log_first: under\n"
+               "PBFT the log is truncated below it). --timeout-ms is per\n"
+               "replica (default %d ms).\n"
                "\nExit status: 0 when a leader answered; 1 a config that cannot\n"
                "be read or fails its checks; 2 usage (no --config, a malformed\n"
                "option); 3 no leader answered.\n",
@@ -243,13 +245,15 @@ int cmd_status(int argc, char **argv)
                (unsigned long long)st.executed_seq);
         if (verbose)
             printf("  fsyncs %llu  writes/fsync %.2f  frames_dropped %llu  "
-                   "peer_drops %llu  client_drops %llu  paxos_dropped %llu",
+                   "peer_drops %llu  client_drops %llu  paxos_dropped %llu  "
+                   "log_first %llu",
                    (unsigned long long)st.fsyncs,
                    (double)st.writes_per_fsync_x100 / 100.0,
                    (unsigned long long)st.frames_rejected,
                    (unsigned long long)st.peer_drops,
                    (unsigned long long)st.client_drops,
-                   (unsigned long long)st.paxos_dropped);
+                   (unsigned long long)st.paxos_dropped,
+                   (unsigned long long)st.log_first);
         printf("\n");
     }
     glue_client_destroy(&c);

@@ -43,6 +43,8 @@ static const struct {
      "PBFT: COMMIT sent before its record is durable"},
     {"pbft-trust-new-view", ORD_PBFT_MUTANT_TRUST_NEW_VIEW, true,
      "PBFT: a NEW-VIEW's choice taken without checking"},
+    {"pbft-trust-one-snapshot", ORD_PBFT_MUTANT_TRUST_ONE_SNAPSHOT, true,
+     "PBFT: a snapshot fetched on one replica's claim"},
 };
 #define N_MUTANTS (sizeof mutants / sizeof mutants[0])
 
@@ -297,6 +299,8 @@ int cmd_sim(int argc, char **argv)
         sum.held += r.held;
         sum.signed_requests += r.signed_requests;
         sum.stream_lies += r.stream_lies;
+        sum.truncations += r.truncations;
+        sum.states_installed += r.states_installed;
         byz_seeds += r.byzantine > 0;
         if (!r.failed)
             continue;
@@ -350,6 +354,12 @@ int cmd_sim(int argc, char **argv)
                 (unsigned long long)sum.held,
                 (unsigned long long)sum.signed_requests,
                 (unsigned long long)sum.stream_lies);
+    if (o.protocol == SIM_PBFT)
+        fprintf(stderr,
+                "strata sim: state: %llu log truncations, %llu snapshots "
+                "installed by state transfer\n",
+                (unsigned long long)sum.truncations,
+                (unsigned long long)sum.states_installed);
     printf("%llu seeds, %llu failed\n", (unsigned long long)n,
            (unsigned long long)failed);
     return failed ? 1 : 0;

@@ -19,7 +19,8 @@ static const char *target_of(int type)
 {
     if (type == WIRE_PAXOS)
         return "fuzz_wire_paxos";
-    if (type == WIRE_PBFT)
+    if (type == WIRE_PBFT || type == WIRE_STATE_REQ ||
+        type == WIRE_STATE_CHUNK)
         return "fuzz_wire_pbft";
     if (type >= WIRE_COMMITTED)
         return "fuzz_wire_stream";

@@ -22,7 +22,7 @@ enum wire_family {
     WIRE_FAMILY_CLIENT = 1, /* REQUEST, REPLY, STATUS_REQ, STATUS */
     WIRE_FAMILY_PAXOS = 2,  /* PAXOS */
     WIRE_FAMILY_STREAM = 4, /* COMMITTED, SUBSCRIBE, CHECKPOINT, SNAPSHOT_* */
-    WIRE_FAMILY_PBFT = 8,   /* PBFT */
+    WIRE_FAMILY_PBFT = 8,   /* PBFT, STATE_REQ, STATE_CHUNK */
     WIRE_FAMILY_ALL = 15,
 };
 
@@ -142,7 +142,8 @@ static bool wc_status_eq(const struct wire_status *x,
            x->writes_per_fsync_x100 == y->writes_per_fsync_x100 &&
            x->peer_drops == y->peer_drops &&
            x->client_drops == y->client_drops &&
-           x->paxos_dropped == y->paxos_dropped;
+           x->paxos_dropped == y->paxos_dropped &&
+           x->log_first == y->log_first;
 }
 
 static bool wc_status_redec(struct wc_bufs *w, const struct wire_status *m)
@@ -289,6 +290,45 @@ static int wc_snapshot(struct wc_bufs *w, const uint8_t *f, size_t len)
                   wc_snapshot_redec(w, &m));
 }
 
+static bool wc_state_req_redec(struct wc_bufs *w,
+                               const struct wire_state_req *m)
+{
+    struct wire_state_req m2;
+    return wire_decode_state_req(w->a.data, w->a.len, &m2) == 0 &&
+           m->cluster_id == m2.cluster_id && m->epoch == m2.epoch &&
+           m->from == m2.from && m->seq == m2.seq && m->offset == m2.offset &&
+           wire_encode_state_req(&w->b, &m2) == 0;
+}
+
+static int wc_state_req(struct wc_bufs *w, const uint8_t *f, size_t len)
+{
+    struct wire_state_req m;
+    int rc = wire_decode_state_req(f, len, &m);
+    WC_ROUND_TRIP(rc, true, wire_encode_state_req(&w->a, &m),
+                  wc_state_req_redec(w, &m));
+}
+
+static bool wc_state_chunk_redec(struct wc_bufs *w,
+                                 const struct wire_state_chunk *m)
+{
+    struct wire_state_chunk m2;
+    return wire_decode_state_chunk(w->a.data, w->a.len, &m2) == 0 &&
+           m->cluster_id == m2.cluster_id && m->epoch == m2.epoch &&
+           m->from == m2.from && m->seq == m2.seq && m->total == m2.total &&
+           m->offset == m2.offset &&
+           wc_bytes_eq(m->bytes, m->len, m2.bytes, m2.len) &&
+           wire_encode_state_chunk(&w->b, &m2) == 0;
+}
+
+static int wc_state_chunk(struct wc_bufs *w, const uint8_t *f, size_t len)
+{
+    struct wire_state_chunk m;
+    int rc = wire_decode_state_chunk(f, len, &m);
+    WC_ROUND_TRIP(rc, wc_inside(m.bytes, m.len, f, len),
+                  wire_encode_state_chunk(&w->a, &m),
+                  wc_state_chunk_redec(w, &m));
+}
+
 /* PBFT: every field of the message and of its view change / new view,
  * arrays compared element by element. */
 static bool wc_cert_eq(const struct ord_pbft_cert *x,
@@ -365,8 +405,9 @@ static bool wc_pbft_eq(const struct ord_pbft_msg *x,
         !wc_bytes_eq(x->req_auth, x->req_auth_len, y->req_auth,
                      y->req_auth_len) ||
         x->active != y->active || x->stable != y->stable ||
-        x->commit_upto != y->commit_upto || x->n_entries != y->n_entries ||
-        x->n_entries > ORD_PBFT_ENTRIES_MAX ||
+        x->commit_upto != y->commit_upto || x->log_from != y->log_from ||
+        memcmp(&x->snap, &y->snap, sizeof x->snap) != 0 ||
+        x->n_entries != y->n_entries || x->n_entries > ORD_PBFT_ENTRIES_MAX ||
         !wc_pentries_eq(x->entries, y->entries, x->n_entries) ||
         memcmp(x->mac, y->mac, sizeof x->mac) != 0)
         return false;
@@ -458,6 +499,8 @@ static int wire_check_frame(const uint8_t *f, size_t len, unsigned families)
         {WIRE_FAMILY_STREAM, WIRE_CHECKPOINT, wc_checkpoint},
         {WIRE_FAMILY_STREAM, WIRE_SNAPSHOT_REQUIRED, wc_snapshot},
         {WIRE_FAMILY_PBFT, WIRE_PBFT, wc_pbft},
+        {WIRE_FAMILY_PBFT, WIRE_STATE_REQ, wc_state_req},
+        {WIRE_FAMILY_PBFT, WIRE_STATE_CHUNK, wc_state_chunk},
     };
     static struct wc_bufs w; /* reused across calls; reachable, not leaked */
     int decoded_type = 0;

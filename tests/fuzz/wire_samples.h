@@ -134,7 +134,7 @@ static void ws_client(struct wire_samples *w)
             ws_v(i + 3), ws_v(i + 4),
             ws_v(i + 5), ws_v(i * 7),
             ws_v(i + 6), ws_v(i * 3),
-            ws_v(i + 8)};
+            ws_v(i + 8), ws_v(i * 9)};
         ws_done(w, wire_encode_status(ws_next(w), &s), WIRE_STATUS, "status",
                 i);
     }
@@ -382,6 +382,24 @@ static void ws_pbft(struct wire_samples *w)
     ws_pbft_views(w, &v);
 }
 
+static void ws_state(struct wire_samples *w)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        struct wire_state_req q = {ws_v(i + 2), ws_v(i * 3), ws_v32(i) % 16,
+                                   ws_v(i * 5 + 1), i * 1000u};
+        ws_done(w, wire_encode_state_req(ws_next(w), &q), WIRE_STATE_REQ,
+                "state_req", i);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        const struct smr_buf *b = &w->batch[i % 3];
+        struct wire_state_chunk c = {ws_v(i + 2), ws_v(i * 3), i,
+                                     ws_v(i * 5 + 1), b->len + i * 7, i * 7,
+                                     b->data, (uint32_t)b->len};
+        ws_done(w, wire_encode_state_chunk(ws_next(w), &c), WIRE_STATE_CHUNK,
+                "state_chunk", i);
+    }
+}
+
 /* Builds every sample; aborts on failure (test code). */
 static void wire_samples_build(struct wire_samples *w)
 {
@@ -391,6 +409,7 @@ static void wire_samples_build(struct wire_samples *w)
     ws_paxos(w);
     ws_stream(w);
     ws_pbft(w);
+    ws_state(w);
 }
 
 static void wire_samples_free(struct wire_samples *w)

@@ -511,6 +511,10 @@ static void apply_outputs(smr_node_id id, const struct ord_output *o,
                 S.clients[o[i].u.reject.client_id].req == o[i].u.reject.req_id)
                 S.clients[o[i].u.reject.client_id].rejected = true;
             break;
+        case ORD_OUT_TRUNCATE:
+        case ORD_OUT_FETCH_STATE:
+            ck_abort_msg("the Paxos core asked for truncation or state");
+            break;
         case ORD_OUT_FETCH: {
             STATS.fetches++;
             /* Serve committed entries from the durable+pending disk. */

@@ -84,6 +84,8 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         struct wire_checkpoint ck;
         struct wire_snapshot_required sr;
         struct ord_pbft_msg b;
+        struct wire_state_req stq;
+        struct wire_state_chunk stc;
     } u;
     static struct wire_pbft_store store;
     uint64_t cid;
@@ -109,6 +111,10 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         return wire_decode_snapshot_required(f, len, &u.sr);
     case WIRE_PBFT:
         return wire_decode_pbft(f, len, &cid, &ep, &u.b, &store);
+    case WIRE_STATE_REQ:
+        return wire_decode_state_req(f, len, &u.stq);
+    case WIRE_STATE_CHUNK:
+        return wire_decode_state_chunk(f, len, &u.stc);
     }
     ck_abort_msg("no decoder for type %d", type);
     return -1;
@@ -225,7 +231,7 @@ START_TEST(test_status_roundtrip)
     struct wire_status s = {UINT64_MAX, UINT32_MAX, true, WIRE_LEADER_UNKNOWN,
                             0,          UINT64_MAX, 1,    2,
                             UINT64_MAX, 250,        3,    UINT64_MAX,
-                            7};
+                            7,          9};
     struct wire_status d;
     ck_assert_int_eq(wire_encode_status(&f, &s), SMR_OK);
     ck_assert_int_eq(wire_decode_status(f.data, f.len, &d), SMR_OK);
@@ -242,6 +248,7 @@ START_TEST(test_status_roundtrip)
     ck_assert_uint_eq(d.peer_drops, 3);
     ck_assert_uint_eq(d.client_drops, UINT64_MAX);
     ck_assert_uint_eq(d.paxos_dropped, 7);
+    ck_assert_uint_eq(d.log_first, 9);
     smr_buf_free(&f);
 }
 END_TEST
@@ -354,6 +361,63 @@ START_TEST(test_stream_roundtrip)
     ck_assert_int_eq(wire_decode_snapshot_required(f.data, f.len, &dr), 0);
     ck_assert_uint_eq(dr.first_available_seq, UINT64_MAX);
     smr_buf_free(&batch);
+    smr_buf_free(&f);
+}
+END_TEST
+
+/* State transfer frames: the chunk's bounds hold before anything is
+ * copied (offset + len within total, total within WIRE_STATE_BYTES_MAX, no
+ * empty chunk short of the end), and a sender id is a replica id. */
+START_TEST(test_state_frames)
+{
+    struct smr_buf f;
+    smr_buf_init(&f);
+    uint8_t bytes[64];
+    memset(bytes, 0x5a, sizeof bytes);
+    struct wire_state_req q = {7, 3, 2, 4096, 1u << 20}, dq;
+    ck_assert_int_eq(wire_encode_state_req(&f, &q), SMR_OK);
+    ck_assert_int_eq(wire_decode_state_req(f.data, f.len, &dq), SMR_OK);
+    ck_assert_uint_eq(dq.cluster_id, 7);
+    ck_assert_uint_eq(dq.epoch, 3);
+    ck_assert_uint_eq(dq.from, 2);
+    ck_assert_uint_eq(dq.seq, 4096);
+    ck_assert_uint_eq(dq.offset, 1u << 20);
+    q.from = SMR_NODES_MAX;
+    ck_assert_int_eq(wire_encode_state_req(&f, &q), SMR_OK);
+    ck_assert_int_eq(wire_decode_state_req(f.data, f.len, &dq), SMR_EMALFORMED);
+
+    struct wire_state_chunk c = {7, 3, 1, 4096, 100, 36, bytes, 64}, dc;
+    ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_OK);
+    ck_assert_int_eq(wire_decode_state_chunk(f.data, f.len, &dc), SMR_OK);
+    ck_assert_uint_eq(dc.total, 100);
+    ck_assert_uint_eq(dc.offset, 36);
+    ck_assert_uint_eq(dc.len, 64);
+    ck_assert(inside(dc.bytes, dc.len, &f));
+    struct {
+        uint64_t total, offset;
+        uint32_t len;
+    } bad[] = {
+        {99, 36, 64},                       /* past the total */
+        {100, 101, 0},                      /* offset past the total */
+        {100, 50, 0},                       /* empty, short of the end */
+        {WIRE_STATE_BYTES_MAX + 1, 0, 64},  /* too big a snapshot */
+        {UINT64_MAX, UINT64_MAX - 10, 64},  /* offset + len overflows */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c.total = bad[i].total;
+        c.offset = bad[i].offset;
+        c.len = bad[i].len;
+        ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_OK);
+        ck_assert_msg(wire_decode_state_chunk(f.data, f.len, &dc) ==
+                          SMR_EMALFORMED,
+                      "bad chunk %zu accepted", i);
+    }
+    c = (struct wire_state_chunk){7, 3, 1, 4096, 0, 0, NULL, 0};
+    ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_OK);
+    ck_assert_int_eq(wire_decode_state_chunk(f.data, f.len, &dc), SMR_OK);
+    c.len = WIRE_STATE_CHUNK_BYTES + 1;
+    c.bytes = bytes; /* never read: the length is refused first */
+    ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_ETOOBIG);
     smr_buf_free(&f);
 }
 END_TEST
@@ -486,10 +550,13 @@ START_TEST(test_wrong_types)
     EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 0, 0xcf, 0, 0, 0, 1,
            0, 0, 0, 0, 0xc4, 0);
     /* STATUS is_leader must be a bool, not an int. */
-    EXPECT(WIRE_STATUS, SMR_OK, 0x9f, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0,
-           0, 0);
-    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9f, 1, 4, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-           0, 0, 0, 0);
+    EXPECT(WIRE_STATUS, SMR_OK, 0xdc, 0, 16, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0, 0,
+           0, 0, 0, 0, 0);
+    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0xdc, 0, 16, 1, 4, 0, 0, 1, 0, 0, 0, 0,
+           0, 0, 0, 0, 0, 0, 0);
+    /* STATUS without log_first (15 fields, the older schema) is refused. */
+    EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9f, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0,
+           0, 0, 0, 0, 0);
     /* STATUS without the three drop counters (12 fields) is refused. */
     EXPECT(WIRE_STATUS, SMR_EMALFORMED, 0x9c, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0,
            0, 0);
@@ -708,6 +775,7 @@ static Suite *wire_suite(void)
     tcase_add_test(rt, test_status_roundtrip);
     tcase_add_test(rt, test_paxos_roundtrip);
     tcase_add_test(rt, test_stream_roundtrip);
+    tcase_add_test(rt, test_state_frames);
     tcase_add_test(rt, test_samples_peek_and_check);
     suite_add_tcase(s, rt);
     TCase *bad = tcase_create("hostile");

@@ -564,8 +564,13 @@ START_TEST(test_hand_built)
     EXPECT(SMR_EMALFORMED, 0x9a, 1, WIRE_PBFT, 0, 0, 3, 0xcf, 0, 0, 0, 1, 0, 0,
            0, 0, 0, 0, 0x91, D32, 0xc4, 0);
     /* STATUS: active must be a bool. */
-    EXPECT(SMR_OK, HEAD(8), 0x93, 0xc3, 1, 2, 0xc4, 0);
-    EXPECT(SMR_EMALFORMED, HEAD(8), 0x93, 1, 1, 2, 0xc4, 0);
+    EXPECT(SMR_OK, HEAD(8), 0x97, 0xc3, 1, 2, 3, 4, D32, D32, 0xc4, 0);
+    EXPECT(SMR_EMALFORMED, HEAD(8), 0x97, 1, 1, 2, 3, 4, D32, D32, 0xc4, 0);
+    /* ... and the snapshot claim's digests are 32 bytes each. */
+    EXPECT(SMR_EMALFORMED, HEAD(8), 0x97, 0xc3, 1, 2, 3, 4, 0xc4, 1, 0, D32,
+           0xc4, 0);
+    /* The older three-field STATUS is refused. */
+    EXPECT(SMR_EMALFORMED, HEAD(8), 0x93, 0xc3, 1, 2, 0xc4, 0);
     /* PRE-PREPARE of the no-op batch, without request tags (tag counts:
      * test_request_tags). */
     EXPECT(SMR_OK, HEAD(2), 0x94, D32, 0, 0xc4, 0, 0xc4, 0, 0xc4, 0);
