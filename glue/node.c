@@ -492,7 +492,7 @@ static int fire_timers(struct glue_node *n)
 }
 
 /* Group commit: one fsync covers every write of this iteration. */
-static int make_durable(struct glue_node *n)
+int glue_node_make_durable(struct glue_node *n)
 {
     if (!sto_pending(n->sto))
         return SMR_OK;
@@ -524,7 +524,7 @@ int glue_node_end_burst(struct glue_node *n, bool any)
     if (rc == SMR_OK)
         glue_state_tick(n);
     if (rc == SMR_OK)
-        rc = make_durable(n);
+        rc = glue_node_make_durable(n);
     if (rc == SMR_OK && n->engine)
         rc = exe_barrier(n->engine);
     return rc;

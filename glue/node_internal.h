@@ -150,6 +150,9 @@ int glue_node_on_client_frame(struct glue_node *n, const uint8_t *route,
 /* Ends an input burst: FLUSH when anything arrived, due timers, then one
  * group commit and the sends that waited for it. */
 int glue_node_end_burst(struct glue_node *n, bool any);
+/* Group commit: syncs every queued write, releases the sends that waited
+ * for it and tells the core (ORD_EV_PERSISTED). */
+int glue_node_make_durable(struct glue_node *n);
 /* Milliseconds until the next timer (at most cap_ms); 0 when writes wait. */
 long glue_node_next_timeout_ms(struct glue_node *n, long cap_ms);
 /* The ZeroMQ io ops (node_loop.c). */

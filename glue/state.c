@@ -166,7 +166,7 @@ static int install(struct glue_node *n)
     rc = sto_state_put(n->sto, GLUE_STATE_SNAPSHOT, x->buf.data, x->buf.len,
                        NULL);
     if (rc == SMR_OK)
-        rc = sto_sync(n->sto);
+        rc = glue_node_make_durable(n); /* a group commit of its own */
     if (rc != SMR_OK)
         return rc;
     node_log(n, "installed the snapshot at seq %llu (%zu bytes)",

@@ -73,6 +73,36 @@ add_streams() {
     mv "$WORK/streams.yaml" "$CONFIG"
 }
 
+# wait_caught_up I J SECONDS: waits at most SECONDS until replica I's
+# executed seq equals replica J's; leaves it in $caught_up.
+wait_caught_up() {
+    local a b deadline
+    deadline=$(( $(date +%s) + $3 ))
+    while :; do
+        a=$(executed "$1"); b=$(executed "$2")
+        [ -n "$a" ] && [ "$a" = "$b" ] && break
+        [ "$(date +%s)" -lt "$deadline" ] ||
+            die "replica $1 stuck at executed '$a' (replica $2 at '$b')"
+        sleep 0.2
+    done
+    caught_up=$a
+}
+
+# wait_converged N SECONDS: waits at most SECONDS until replicas 0..N-1
+# all answer with one executed seq.
+wait_converged() {
+    local seqs deadline i
+    deadline=$(( $(date +%s) + $2 ))
+    while :; do
+        seqs=$(i=0; while [ "$i" -lt "$1" ]; do executed $i; echo; i=$((i + 1)); done |
+            sort -u | grep -c .)
+        [ "$seqs" = 1 ] && [ -n "$(executed 0)" ] && break
+        [ "$(date +%s)" -lt "$deadline" ] ||
+            { "$STRATA" status --config "$CONFIG"; die "the replicas did not converge"; }
+        sleep 0.3
+    done
+}
+
 # exec_catch_up I MIN SECONDS: kill -9 replica I's executor, write m0..m59
 # while it is down, restart it, and wait at most SECONDS until its replica's
 # executed seq equals the leader's committed seq and is above MIN. Leaves

@@ -31,14 +31,8 @@ done
 
 log "restart replica $old"
 start_node "$old"
-deadline=$(( $(date +%s) + 15 ))
-while :; do
-    a=$(executed "$old"); b=$(executed "$new")
-    [ -n "$a" ] && [ "$a" = "$b" ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || die "replica $old stuck at executed '$a' (leader at '$b')"
-    sleep 0.2
-done
-log "replica $old caught up at executed seq $a"
+wait_caught_up "$old" "$new" 15
+log "replica $old caught up at executed seq $caught_up"
 "$STRATA" status --config "$CONFIG"
 [ "$("$STRATA" get --config "$CONFIG" k7)" = v7 ] || die "k7 lost"
 [ "$("$STRATA" get --config "$CONFIG" m7)" = w7 ] || die "m7 lost"

@@ -50,14 +50,8 @@ log "committed while replica $primary was down: $(committed "$new")"
 
 log "restart replica $primary"
 start_node "$primary"
-deadline=$(( $(date +%s) + 20 ))
-while :; do
-    a=$(executed "$primary"); b=$(executed "$new")
-    [ -n "$a" ] && [ "$a" = "$b" ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || die "replica $primary stuck at executed '$a' (primary at '$b')"
-    sleep 0.2
-done
-log "replica $primary caught up at executed seq $a"
+wait_caught_up "$primary" "$new" 20
+log "replica $primary caught up at executed seq $caught_up"
 
 log "kill -9 all four replicas, then restart them"
 for i in 0 1 2 3; do kill9_node $i; done
@@ -73,12 +67,6 @@ done
     die "no write after the restart"
 # Every replica ends at the same executed seq, the old primary included
 # (it restarted active in a view the others left: the NEW-VIEW is durable).
-deadline=$(( $(date +%s) + 20 ))
-while :; do
-    seqs=$(for i in 0 1 2 3; do executed $i; echo; done | sort -u | grep -c .)
-    [ "$seqs" = 1 ] && [ -n "$(executed 0)" ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || { "$STRATA" status --config "$CONFIG"; die "the replicas did not converge"; }
-    sleep 0.3
-done
+wait_converged 4 20
 "$STRATA" status --config "$CONFIG"
 echo "PASS"

@@ -48,16 +48,10 @@ log "committed $c; the primary's log starts at $f"
 
 log "restart replica $victim"
 start_node "$victim"
-deadline=$(( $(date +%s) + 30 ))
-while :; do
-    a=$(executed "$victim"); b=$(executed "$primary")
-    [ -n "$a" ] && [ "$a" = "$b" ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || die "replica $victim stuck at executed '$a' (primary at '$b')"
-    sleep 0.2
-done
+wait_caught_up "$victim" "$primary" 30
 grep -q "installed the snapshot at seq" "$WORK/node-$victim.log" ||
     die "replica $victim caught up without state transfer: $(tail -5 "$WORK/node-$victim.log")"
-log "replica $victim $(grep -o 'installed the snapshot at seq [0-9]* ([0-9]* bytes)' "$WORK/node-$victim.log" | tail -1), caught up at executed seq $a"
+log "replica $victim $(grep -o 'installed the snapshot at seq [0-9]* ([0-9]* bytes)' "$WORK/node-$victim.log" | tail -1), caught up at executed seq $caught_up"
 
 log "kill -9 all four replicas, then restart them"
 for i in 0 1 2 3; do kill9_node $i; done
@@ -70,12 +64,6 @@ while [ $i -lt 30 ]; do
 done
 "$STRATA" put --config "$CONFIG" --timeout-ms 10000 after-restart yes ||
     die "no write after the restart"
-deadline=$(( $(date +%s) + 20 ))
-while :; do
-    seqs=$(for i in 0 1 2 3; do executed $i; echo; done | sort -u | grep -c .)
-    [ "$seqs" = 1 ] && [ -n "$(executed 0)" ] && break
-    [ "$(date +%s)" -lt "$deadline" ] || { "$STRATA" status --config "$CONFIG"; die "the replicas did not converge"; }
-    sleep 0.3
-done
+wait_converged 4 20
 "$STRATA" status --config "$CONFIG" --verbose
 echo "PASS"
