@@ -22,6 +22,7 @@
 #include "config.h"
 #include "contract.h"
 #include "exe.h"
+#include "pbft.h"
 
 #include <cyaml/cyaml.h>
 #include <errno.h>
@@ -294,6 +295,15 @@ static int check_batch(const struct glue_config *c, char *err, size_t err_len)
         REFUSE("batch.window: must be 1 to 1024, got %u", c->window);
     if (c->checkpoint_interval < 1)
         REFUSE("checkpoint_interval: must be at least 1");
+    struct ord_pbft_config pk;
+    ord_pbft_config_defaults(&pk);
+    if (glue_config_state_transfer(c) &&
+        c->checkpoint_interval % pk.checkpoint_interval != 0)
+        REFUSE("checkpoint_interval: under pbft with embedded executors it "
+               "must be a multiple of %u (snapshots are claimed and served "
+               "at the core's checkpoints), got %llu",
+               pk.checkpoint_interval,
+               (unsigned long long)c->checkpoint_interval);
     if (c->stream_quorum > c->n_replicas)
         REFUSE("stream_quorum: %u is more streams than the %u replicas",
                c->stream_quorum, c->n_replicas);

@@ -17,7 +17,7 @@
 #include "ord_core.h"
 #include "sto.h"
 
-#define GLUE_CORE_VERSION 2
+#define GLUE_CORE_VERSION 3
 
 struct glue_core_ops {
     int version; /* GLUE_CORE_VERSION */
@@ -67,6 +67,16 @@ struct glue_core_ops {
                           uint64_t *cluster_id, smr_epoch *epoch,
                           struct smr_request *req, smr_node_id *from,
                           const void **msg);
+
+    /* Protocols that transfer state (pbft.h): a tag for `peer` over a
+     * digest of a state-transfer frame, with the key this replica shares
+     * with it, and the check of a tag `peer` made. NULL otherwise. */
+    void (*peer_tag)(const void *core, smr_node_id peer,
+                     const uint8_t digest[SMR_DIGEST_BYTES],
+                     uint8_t tag[SMR_TAG_BYTES]);
+    bool (*peer_tag_check)(const void *core, smr_node_id peer,
+                           const uint8_t digest[SMR_DIGEST_BYTES],
+                           const uint8_t tag[SMR_TAG_BYTES]);
 };
 
 /* Multi-Paxos (glue/core_paxos.c). */

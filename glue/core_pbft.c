@@ -128,6 +128,20 @@ static int pbft_serve_fetch(const void *core, smr_node_id self, struct sto *sto,
     return wire_encode_pbft(out, cluster_id, epoch, &m);
 }
 
+static void pbft_peer_tag(const void *core, smr_node_id peer,
+                          const uint8_t digest[SMR_DIGEST_BYTES],
+                          uint8_t tag[SMR_TAG_BYTES])
+{
+    ord_pbft_peer_tag(core, peer, digest, tag);
+}
+
+static bool pbft_peer_tag_check(const void *core, smr_node_id peer,
+                                const uint8_t digest[SMR_DIGEST_BYTES],
+                                const uint8_t tag[SMR_TAG_BYTES])
+{
+    return ord_pbft_peer_tag_check(core, peer, digest, tag);
+}
+
 const struct glue_core_ops glue_pbft_core = {
     .version = GLUE_CORE_VERSION,
     .protocol = "pbft",
@@ -139,4 +153,6 @@ const struct glue_core_ops glue_pbft_core = {
     .fetch_entries_max = ORD_PBFT_ENTRIES_MAX,
     .serve_fetch = pbft_serve_fetch,
     .request_decode = pbft_request_decode,
+    .peer_tag = pbft_peer_tag,
+    .peer_tag_check = pbft_peer_tag_check,
 };

@@ -494,9 +494,11 @@ static int fire_timers(struct glue_node *n)
 /* Group commit: one fsync covers every write of this iteration. */
 int glue_node_make_durable(struct glue_node *n)
 {
-    if (!sto_pending(n->sto))
+    if (!sto_pending(n->sto) && !glue_state_sync_wanted(n))
         return SMR_OK;
     smr_lsn issued = n->core_issued_lsn;
+    struct glue_state_due due;
+    glue_state_sync_begin(n, &due);
     int rc = sto_sync(n->sto);
     if (rc != SMR_OK)
         return rc;
@@ -507,7 +509,7 @@ int glue_node_make_durable(struct glue_node *n)
         ev.u.persisted.lsn = issued;
         rc = glue_node_step(n, &ev);
     }
-    return rc == SMR_OK ? glue_state_after_sync(n) : rc;
+    return rc == SMR_OK ? glue_state_sync_end(n, &due) : rc;
 }
 
 int glue_node_end_burst(struct glue_node *n, bool any)
@@ -532,7 +534,7 @@ int glue_node_end_burst(struct glue_node *n, bool any)
 
 long glue_node_next_timeout_ms(struct glue_node *n, long cap_ms)
 {
-    if (sto_pending(n->sto))
+    if (sto_pending(n->sto) || glue_state_sync_wanted(n))
         return 0;
     uint64_t now = n->io->mono_ms(n->io_arg);
     long wait = cap_ms;

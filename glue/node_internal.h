@@ -56,10 +56,20 @@ struct glue_xfer {
     smr_seq seq; /* 0: none */
     uint8_t digest[SMR_DIGEST_BYTES];
     uint32_t sources;   /* bit i: replica i claims it */
+    uint32_t bad;       /* bit i: replica i failed this fetch */
     smr_node_id src;    /* the one asked */
     struct smr_buf buf; /* its bytes so far, in order */
     uint64_t total;     /* 0 until the first chunk */
-    uint64_t asked_ms;
+    uint64_t asked_ms;  /* the last STATE_REQ */
+    uint64_t source_ms; /* when `src` was first asked */
+};
+
+/* What a group commit made durable for state transfer (state.c): taken
+ * before the sync, reported after it. */
+struct glue_state_due {
+    smr_seq claim_seq; /* a snapshot written before the sync */
+    uint8_t claim_digest[SMR_DIGEST_BYTES];
+    smr_seq install; /* a snapshot installed before the sync */
 };
 
 struct glue_timer {
@@ -120,8 +130,11 @@ struct glue_node {
     smr_seq snap_latest; /* seq of the snapshot in storage (0: none) */
     smr_seq claim_seq;   /* a snapshot written, reported once durable */
     uint8_t claim_digest[SMR_DIGEST_BYTES];
+    struct smr_buf claim_bytes; /* its bytes */
+    struct smr_buf due_bytes;   /* ... while its sync runs */
+    smr_seq install_pending;    /* installed, reported once durable */
     struct glue_xfer xfer;
-    struct smr_buf served; /* the snapshot peers fetch */
+    struct smr_buf served; /* the snapshot peers fetch: the last claimed */
     smr_seq served_seq;
     uint64_t state_refused;    /* snapshots or chunks that did not check */
     uint64_t states_installed;
@@ -194,10 +207,19 @@ void glue_node_route_put(struct glue_node *n, smr_client_id client,
                          const uint8_t *id, size_t id_len);
 
 /* State transfer (state.c). */
-/* The embedded executor wrote its snapshot at seq (in n->snap). */
+/* The embedded executor wrote its snapshot at seq (in n->snap, which it
+ * takes; n->snap is left with a buffer to reuse). */
 void glue_state_snapshot_written(struct glue_node *n, smr_seq seq);
-/* After a group commit: reports the snapshot written before it. */
-int glue_state_after_sync(struct glue_node *n);
+/* Around a group commit: what was written before it is reported to the
+ * core after it (ORD_EV_CHECKPOINT, ORD_EV_STATE_INSTALLED). */
+void glue_state_sync_begin(struct glue_node *n, struct glue_state_due *due);
+int glue_state_sync_end(struct glue_node *n, const struct glue_state_due *due);
+/* True when a report waits for a group commit with nothing else to sync. */
+bool glue_state_sync_wanted(const struct glue_node *n);
+/* Encodes a STATE_CHUNK from c->from to `to` with its tag (the simulator's
+ * Byzantine replicas re-encode what they alter). */
+int glue_state_encode_chunk(const struct glue_node *n, smr_node_id to,
+                            struct wire_state_chunk *c, struct smr_buf *out);
 int glue_state_truncate(struct glue_node *n, smr_seq below);
 void glue_state_fetch(struct glue_node *n, const struct ord_output *o);
 /* Replaces a source that went quiet. */

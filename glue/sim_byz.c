@@ -460,7 +460,7 @@ void sim_byz_peer_send(struct snode *nd, uint32_t to, const uint8_t *frame,
             b->auth.data[brnd(b) % c.len] ^= 0x01; /* nobody vouched */
             c.bytes = b->auth.data;
         }
-        if (wire_encode_state_chunk(&b->out, &c) != SMR_OK)
+        if (glue_state_encode_chunk(nd->n, to, &c, &b->out) != SMR_OK)
             return;
         s->res->byz_tampered++;
         frame = b->out.data;

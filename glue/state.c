@@ -4,34 +4,47 @@
  * executor is embedded (the replica holds the snapshots):
  *
  *  - claims: each snapshot the embedded executor writes is hashed
- *    (BLAKE2b-256 of its bytes) and, once the group commit has made it
- *    durable, reported to the core as ORD_EV_CHECKPOINT;
+ *    (BLAKE2b-256 of its bytes) and reported to the core as
+ *    ORD_EV_CHECKPOINT once a group commit that began after the write has
+ *    made it durable; from then on it is the snapshot this replica serves;
  *  - truncation: ORD_OUT_TRUNCATE removes the log below a bound;
  *  - serving: a STATE_REQ from a peer is answered with one STATE_CHUNK of
- *    the snapshot it names, if that is the one this replica holds;
+ *    the snapshot it names, if that is the one this replica serves;
  *  - fetching: ORD_OUT_FETCH_STATE names a snapshot (seq, digest) and the
- *    replicas that claim it. The bytes come in order, chunk by chunk, from
- *    one of them; a source that stalls is replaced by the next. The whole
- *    is checked against the digest before anything parses it (f+1
- *    replicas vouched for that digest, so a correct one made it), then
- *    restored into the executor, written and synced, and only then is the
- *    core told (ORD_EV_STATE_INSTALLED): the commit mark it writes next
- *    must never be durable without the snapshot below it.
+ *    replicas that claim it. The bytes come in order, in full chunks, from
+ *    one of them; a source that stalls, is too slow for the whole, or sends
+ *    a chunk of the wrong size or total is marked bad and replaced by the
+ *    next. The whole is checked against the digest before anything parses
+ *    it (f+1 replicas vouched for that digest, so a correct one made it),
+ *    then restored into the executor and written; the core hears
+ *    ORD_EV_STATE_INSTALLED only after the next group commit has made the
+ *    snapshot durable, since the commit mark it writes then must never be
+ *    durable without the snapshot under it.
  *
- * The chunks are not authenticated: a forged one only fails the digest.
- * What a faulty source can cost is one fetch, then it is skipped.
+ * Both frames carry a tag (SipHash with the key the two replicas share,
+ * through the core's peer_tag ops) over their other fields: a frame that
+ * does not check is dropped and counted, so nobody can pose as a source or
+ * make a replica send its snapshot elsewhere.
  */
 #include <sodium.h>
 #include <string.h>
 
 #include "node_internal.h"
 
-/* A source that sends nothing for this long is replaced. */
+/* A source that sends nothing for this long is replaced; the whole
+ * snapshot may take twice this plus this per MiB. */
 #define STATE_WAIT_MS 1000
 
 static uint64_t now_ms(struct glue_node *n)
 {
     return n->io->mono_ms(n->io_arg);
+}
+
+static void swap_bufs(struct smr_buf *a, struct smr_buf *b)
+{
+    struct smr_buf t = *a;
+    *a = *b;
+    *b = t;
 }
 
 static void snapshot_digest(const struct smr_buf *b,
@@ -47,6 +60,70 @@ static smr_seq snapshot_seq(const struct smr_buf *b)
     return b->len >= 16 ? smr_get_u64(b->data + 8) : 0;
 }
 
+/* ------------------------------------------------------ authentication */
+
+static void h_u64(crypto_generichash_state *st, uint64_t v)
+{
+    uint8_t b[8];
+    smr_put_u64(b, v);
+    crypto_generichash_update(st, b, sizeof b);
+}
+
+/* The digest a frame's tag covers: every other field, and the type. */
+static void frame_digest(const struct glue_node *n, int type, smr_node_id from,
+                         smr_seq seq, uint64_t offset, uint64_t total,
+                         const uint8_t *bytes, uint32_t len,
+                         uint8_t out[SMR_DIGEST_BYTES])
+{
+    static const char domain[] = "strata-state";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, SMR_DIGEST_BYTES);
+    crypto_generichash_update(&st, (const uint8_t *)domain, sizeof domain);
+    h_u64(&st, (uint64_t)type);
+    h_u64(&st, n->cfg.cluster_id);
+    h_u64(&st, n->epoch);
+    h_u64(&st, from);
+    h_u64(&st, seq);
+    h_u64(&st, offset);
+    h_u64(&st, total);
+    h_u64(&st, len);
+    crypto_generichash_update(&st, bytes, len);
+    crypto_generichash_final(&st, out, SMR_DIGEST_BYTES);
+}
+
+int glue_state_encode_chunk(const struct glue_node *n, smr_node_id to,
+                            struct wire_state_chunk *c, struct smr_buf *out)
+{
+    uint8_t d[SMR_DIGEST_BYTES];
+    frame_digest(n, WIRE_STATE_CHUNK, c->from, c->seq, c->offset, c->total,
+                 c->bytes, c->len, d);
+    n->core_glue->peer_tag(n->core, to, d, c->tag);
+    return wire_encode_state_chunk(out, c);
+}
+
+static void send_tagged(struct glue_node *n, smr_node_id to, int type,
+                        smr_seq seq, uint64_t offset, uint64_t total,
+                        const uint8_t *bytes, uint32_t len)
+{
+    int rc;
+    if (type == WIRE_STATE_REQ) {
+        uint8_t d[SMR_DIGEST_BYTES];
+        struct wire_state_req q = {n->cfg.cluster_id, n->epoch, n->id, seq,
+                                   offset, {0}};
+        frame_digest(n, type, n->id, seq, offset, 0, NULL, 0, d);
+        n->core_glue->peer_tag(n->core, to, d, q.tag);
+        rc = wire_encode_state_req(&n->scratch, &q);
+    } else {
+        struct wire_state_chunk c = {n->cfg.cluster_id, n->epoch, n->id, seq,
+                                     total, offset, bytes, len, {0}};
+        rc = glue_state_encode_chunk(n, to, &c, &n->scratch);
+    }
+    if (rc == SMR_OK)
+        n->io->peer_send(n->io_arg, to, n->scratch.data, n->scratch.len);
+}
+
+/* --------------------------------------------------- claims and syncs */
+
 void glue_state_snapshot_written(struct glue_node *n, smr_seq seq)
 {
     n->snap_latest = seq;
@@ -54,17 +131,42 @@ void glue_state_snapshot_written(struct glue_node *n, smr_seq seq)
         return;
     n->claim_seq = seq;
     snapshot_digest(&n->snap, n->claim_digest);
+    swap_bufs(&n->snap, &n->claim_bytes); /* the claim keeps these bytes */
 }
 
-int glue_state_after_sync(struct glue_node *n)
+void glue_state_sync_begin(struct glue_node *n, struct glue_state_due *due)
 {
-    if (!n->claim_seq)
-        return SMR_OK;
-    struct ord_event ev = {.type = ORD_EV_CHECKPOINT};
-    ev.u.checkpoint.seq = n->claim_seq;
-    memcpy(ev.u.checkpoint.digest, n->claim_digest, SMR_DIGEST_BYTES);
+    due->claim_seq = n->claim_seq;
+    memcpy(due->claim_digest, n->claim_digest, SMR_DIGEST_BYTES);
+    if (n->claim_seq)
+        swap_bufs(&n->claim_bytes, &n->due_bytes);
+    due->install = n->install_pending;
     n->claim_seq = 0;
-    return glue_node_step(n, &ev);
+    n->install_pending = 0;
+}
+
+bool glue_state_sync_wanted(const struct glue_node *n)
+{
+    return n->install_pending != 0;
+}
+
+int glue_state_sync_end(struct glue_node *n, const struct glue_state_due *due)
+{
+    int rc = SMR_OK;
+    if (due->claim_seq) {
+        swap_bufs(&n->due_bytes, &n->served);
+        n->served_seq = due->claim_seq;
+        struct ord_event ev = {.type = ORD_EV_CHECKPOINT};
+        ev.u.checkpoint.seq = due->claim_seq;
+        memcpy(ev.u.checkpoint.digest, due->claim_digest, SMR_DIGEST_BYTES);
+        rc = glue_node_step(n, &ev);
+    }
+    if (rc == SMR_OK && due->install) {
+        struct ord_event ev = {.type = ORD_EV_STATE_INSTALLED};
+        ev.u.installed.seq = due->install;
+        rc = glue_node_step(n, &ev);
+    }
+    return rc;
 }
 
 int glue_state_truncate(struct glue_node *n, smr_seq below)
@@ -77,39 +179,53 @@ int glue_state_truncate(struct glue_node *n, smr_seq below)
 static void ask(struct glue_node *n)
 {
     struct glue_xfer *x = &n->xfer;
-    struct wire_state_req q = {
-        .cluster_id = n->cfg.cluster_id,
-        .epoch = n->epoch,
-        .from = n->id,
-        .seq = x->seq,
-        .offset = x->buf.len,
-    };
     x->asked_ms = now_ms(n);
-    if (wire_encode_state_req(&n->scratch, &q) == SMR_OK)
-        n->io->peer_send(n->io_arg, x->src, n->scratch.data, n->scratch.len);
+    send_tagged(n, x->src, WIRE_STATE_REQ, x->seq, x->buf.len, 0, NULL, 0);
 }
 
-/* The next replica that claims the snapshot, after the current source;
- * the bytes start over (a source's bytes are checked only as a whole). */
-static void next_source(struct glue_node *n)
+/* The next replica that claims the snapshot and has not failed this fetch
+ * (all of them again once every one has); the bytes start over, since a
+ * source's bytes are checked only as a whole. */
+static void next_source(struct glue_node *n, bool src_failed)
 {
     struct glue_xfer *x = &n->xfer;
+    if (src_failed && x->src != n->id)
+        x->bad |= 1u << x->src;
+    if ((x->sources & ~x->bad) == 0)
+        x->bad = 0;
     for (uint32_t i = 1; i <= n->cfg.n_replicas; i++) {
         smr_node_id j = (x->src + i) % n->cfg.n_replicas;
-        if (j != n->id && (x->sources & (1u << j))) {
+        if (j != n->id && (x->sources & ~x->bad & (1u << j))) {
             x->src = j;
             break;
         }
     }
     smr_buf_reset(&x->buf);
     x->total = 0;
+    x->source_ms = now_ms(n);
     ask(n);
+}
+
+/* The executor already holds the state at seq in a snapshot written to
+ * storage (a restart after an install whose commit mark a crash lost, or
+ * the log got there first): the core only needs to hear it once that
+ * snapshot is durable. */
+static bool already_there(struct glue_node *n, smr_seq seq)
+{
+    if (n->engine->accepted_seq < seq)
+        return false;
+    if (n->snap_latest >= seq)
+        n->install_pending = seq;
+    n->xfer.seq = 0;
+    smr_buf_free(&n->xfer.buf);
+    return true;
 }
 
 void glue_state_fetch(struct glue_node *n, const struct ord_output *o)
 {
     struct glue_xfer *x = &n->xfer;
-    if (!n->engine || !n->state_transfer)
+    if (!n->engine || !n->state_transfer || !n->core_glue->peer_tag ||
+        already_there(n, o->u.fetch_state.seq))
         return;
     x->sources = o->u.fetch_state.sources & ~(1u << n->id);
     if (x->seq == o->u.fetch_state.seq &&
@@ -118,16 +234,21 @@ void glue_state_fetch(struct glue_node *n, const struct ord_output *o)
     x->seq = o->u.fetch_state.seq;
     memcpy(x->digest, o->u.fetch_state.digest, SMR_DIGEST_BYTES);
     x->src = n->id;
+    x->bad = 0;
     node_log(n, "fetching the snapshot at seq %llu from its peers",
              (unsigned long long)x->seq);
-    next_source(n);
+    next_source(n, false);
 }
 
 void glue_state_tick(struct glue_node *n)
 {
     struct glue_xfer *x = &n->xfer;
-    if (x->seq && now_ms(n) - x->asked_ms > STATE_WAIT_MS)
-        next_source(n);
+    if (!x->seq)
+        return;
+    uint64_t now = now_ms(n);
+    uint64_t whole = (2 + (x->total >> 20)) * STATE_WAIT_MS;
+    if (now - x->asked_ms > STATE_WAIT_MS || now - x->source_ms > whole)
+        next_source(n, true);
 }
 
 static int install(struct glue_node *n)
@@ -141,18 +262,13 @@ static int install(struct glue_node *n)
         node_log(n, "the snapshot from replica %u does not match the digest "
                     "its peers vouch for: trying another",
                  x->src);
-        next_source(n);
+        next_source(n, true);
         return SMR_OK;
     }
     int rc = exe_drain(n->engine);
-    if (rc != SMR_OK)
+    if (rc != SMR_OK || already_there(n, x->seq))
         return rc;
-    if (n->engine->accepted_seq >= x->seq) {
-        x->seq = 0; /* the log got us there first */
-        smr_buf_free(&x->buf);
-        return SMR_OK;
-    }
-        rc = exe_restore(n->engine, x->buf.data, x->buf.len);
+    rc = exe_restore(n->engine, x->buf.data, x->buf.len);
     if (rc != SMR_OK) {
         node_log(n, "restoring the snapshot at seq %llu: %s",
                  (unsigned long long)x->seq, smr_strerror(rc));
@@ -165,21 +281,16 @@ static int install(struct glue_node *n)
     }
     rc = sto_state_put(n->sto, GLUE_STATE_SNAPSHOT, x->buf.data, x->buf.len,
                        NULL);
-    if (rc == SMR_OK)
-        rc = glue_node_make_durable(n); /* a group commit of its own */
     if (rc != SMR_OK)
         return rc;
     node_log(n, "installed the snapshot at seq %llu (%zu bytes)",
              (unsigned long long)x->seq, x->buf.len);
-    smr_seq seq = x->seq;
-    n->snap_latest = seq;
-    n->claim_seq = 0;
+    n->snap_latest = n->install_pending = x->seq;
+    n->claim_seq = 0; /* an older snapshot of ours: no claim */
     n->states_installed++;
     x->seq = 0;
     smr_buf_free(&x->buf);
-    struct ord_event ev = {.type = ORD_EV_STATE_INSTALLED};
-    ev.u.installed.seq = seq;
-    return glue_node_step(n, &ev);
+    return SMR_OK;
 }
 
 static int on_chunk(struct glue_node *n, const struct wire_state_chunk *c)
@@ -188,16 +299,19 @@ static int on_chunk(struct glue_node *n, const struct wire_state_chunk *c)
     if (!x->seq || c->seq != x->seq || c->from != x->src ||
         c->offset != x->buf.len)
         return SMR_OK; /* late, repeated or not asked for */
-    if (x->total && c->total != x->total) {
-        n->state_refused++;
-        next_source(n);
+    uint64_t left = c->total - c->offset;
+    if ((x->total && c->total != x->total) ||
+        c->len != (left < WIRE_STATE_CHUNK_BYTES ? left
+                                                 : WIRE_STATE_CHUNK_BYTES)) {
+        n->state_refused++; /* a correct source sends full chunks */
+        next_source(n, true);
         return SMR_OK;
     }
     x->total = c->total;
     if (smr_buf_append(&x->buf, c->bytes, c->len) != SMR_OK) {
         node_log(n, "no memory for the snapshot at seq %llu",
                  (unsigned long long)x->seq);
-        next_source(n); /* starts over, and tries again later */
+        next_source(n, false); /* starts over */
         return SMR_OK;
     }
     if (x->buf.len < x->total) {
@@ -209,62 +323,74 @@ static int on_chunk(struct glue_node *n, const struct wire_state_chunk *c)
 
 /* ----------------------------------------------------------- serving */
 
-/* The snapshot this replica holds, read once per snapshot written. */
+/* The snapshot this replica serves: the one it claimed last, or after a
+ * restart (until its next claim) the one in storage. */
 static bool load_served(struct glue_node *n)
 {
-    if (n->served_seq && n->served_seq == n->snap_latest)
+    if (n->served_seq)
         return true;
     if (sto_state_get(n->sto, GLUE_STATE_SNAPSHOT, &n->served) != SMR_OK) {
         smr_buf_reset(&n->served);
-        n->served_seq = 0;
         return false;
     }
     n->served_seq = snapshot_seq(&n->served);
-    return true;
+    return n->served_seq != 0;
 }
 
 static void on_request(struct glue_node *n, const struct wire_state_req *q)
 {
     if (!n->engine || !load_served(n) || q->seq != n->served_seq ||
         q->offset > n->served.len)
-        return; /* not the snapshot we hold: it asks another */
+        return; /* not the snapshot we serve: it asks another */
     size_t left = n->served.len - q->offset;
-    struct wire_state_chunk c = {
-        .cluster_id = n->cfg.cluster_id,
-        .epoch = n->epoch,
-        .from = n->id,
-        .seq = q->seq,
-        .total = n->served.len,
-        .offset = q->offset,
-        .bytes = n->served.data + q->offset,
-        .len = (uint32_t)(left < WIRE_STATE_CHUNK_BYTES ? left
-                                                        : WIRE_STATE_CHUNK_BYTES),
-    };
-    if (wire_encode_state_chunk(&n->scratch, &c) == SMR_OK)
-        n->io->peer_send(n->io_arg, q->from, n->scratch.data, n->scratch.len);
+    uint32_t len = (uint32_t)(left < WIRE_STATE_CHUNK_BYTES
+                                  ? left
+                                  : WIRE_STATE_CHUNK_BYTES);
+    send_tagged(n, q->from, WIRE_STATE_CHUNK, q->seq, q->offset,
+                n->served.len, n->served.data + q->offset, len);
+}
+
+/* The header checks and the tag; SMR_OK when the frame is the peer's. */
+static int accept(struct glue_node *n, int type, uint64_t cluster,
+                  smr_epoch epoch, smr_node_id from, smr_seq seq,
+                  uint64_t offset, uint64_t total, const uint8_t *bytes,
+                  uint32_t len, const uint8_t tag[SMR_TAG_BYTES])
+{
+    uint8_t d[SMR_DIGEST_BYTES];
+    if (cluster != n->cfg.cluster_id || epoch != n->epoch ||
+        from >= n->cfg.n_replicas || from == n->id)
+        return SMR_EINVAL;
+    if (!n->core_glue->peer_tag_check)
+        return SMR_ETYPE; /* this protocol transfers no state */
+    frame_digest(n, type, from, seq, offset, total, bytes, len, d);
+    return n->core_glue->peer_tag_check(n->core, from, d, tag)
+               ? SMR_OK
+               : SMR_EFORBIDDEN;
 }
 
 int glue_state_on_frame(struct glue_node *n, int type, const uint8_t *f,
                         size_t len)
 {
+    struct wire_state_req q;
+    struct wire_state_chunk c;
     int rc;
     if (type == WIRE_STATE_REQ) {
-        struct wire_state_req q;
         rc = wire_decode_state_req(f, len, &q);
-        if (rc == SMR_OK &&
-            (q.cluster_id != n->cfg.cluster_id || q.epoch != n->epoch ||
-             q.from >= n->cfg.n_replicas || q.from == n->id))
-            rc = SMR_EINVAL;
-        wire_stats_count(&n->stats, rc);
         if (rc == SMR_OK)
-            on_request(n, &q);
+            rc = accept(n, type, q.cluster_id, q.epoch, q.from, q.seq,
+                        q.offset, 0, NULL, 0, q.tag);
+    } else {
+        rc = wire_decode_state_chunk(f, len, &c);
+        if (rc == SMR_OK)
+            rc = accept(n, type, c.cluster_id, c.epoch, c.from, c.seq,
+                        c.offset, c.total, c.bytes, c.len, c.tag);
+    }
+    wire_stats_count(&n->stats, rc);
+    if (rc != SMR_OK)
+        return SMR_OK; /* dropped and counted */
+    if (type == WIRE_STATE_REQ) {
+        on_request(n, &q);
         return SMR_OK;
     }
-    struct wire_state_chunk c;
-    rc = wire_decode_state_chunk(f, len, &c);
-    if (rc == SMR_OK && (c.cluster_id != n->cfg.cluster_id ||
-                         c.epoch != n->epoch || c.from >= n->cfg.n_replicas))
-        rc = SMR_EINVAL;
-    wire_stats_count(&n->stats, rc);
-    return rc == SMR_OK ? on_chunk(n, &c) : SMR_OK;
+    return on_chunk(n, &c);
 }

@@ -23,7 +23,7 @@ static const uint32_t frame_fields[WIRE_TYPE__MAX + 1] = {
     [WIRE_STATUS] = 16,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
     [WIRE_SUBSCRIBE] = 5, [WIRE_CHECKPOINT] = 4, [WIRE_SNAPSHOT_REQUIRED] = 3,
     [WIRE_PBFT] = 10, /* wire_pbft.c */
-    [WIRE_STATE_REQ] = 7, [WIRE_STATE_CHUNK] = 9,
+    [WIRE_STATE_REQ] = 8, [WIRE_STATE_CHUNK] = 10,
 };
 
 #define PAXOS_ENTRY_FIELDS 5
@@ -231,6 +231,7 @@ int wire_encode_state_req(struct smr_buf *out, const struct wire_state_req *msg)
     enc_u64(&e, msg->from);
     enc_u64(&e, msg->seq);
     enc_u64(&e, msg->offset);
+    enc_bin(&e, msg->tag, SMR_TAG_BYTES);
     return enc_end(&e);
 }
 
@@ -250,6 +251,7 @@ int wire_encode_state_chunk(struct smr_buf *out,
     enc_u64(&e, msg->total);
     enc_u64(&e, msg->offset);
     enc_bin(&e, msg->bytes, msg->len);
+    enc_bin(&e, msg->tag, SMR_TAG_BYTES);
     return enc_end(&e);
 }
 
@@ -487,6 +489,17 @@ int wire_decode_snapshot_required(const uint8_t *frame, size_t len,
     return SMR_OK;
 }
 
+static int read_tag(struct wire_reader *r, uint8_t tag[SMR_TAG_BYTES])
+{
+    const uint8_t *b;
+    uint32_t len;
+    TRY(wire_read_bin(r, SMR_TAG_BYTES, &b, &len));
+    if (len != SMR_TAG_BYTES)
+        return SMR_EMALFORMED;
+    memcpy(tag, b, SMR_TAG_BYTES);
+    return SMR_OK;
+}
+
 static int read_node_id(struct wire_reader *r, smr_node_id *id)
 {
     uint64_t v;
@@ -508,6 +521,7 @@ int wire_decode_state_req(const uint8_t *frame, size_t len,
     TRY(read_node_id(&r, &m.from));
     TRY(wire_read_u64(&r, &m.seq));
     TRY(wire_read_u64(&r, &m.offset));
+    TRY(read_tag(&r, m.tag));
     TRY(wire_read_end(&r));
     if (m.offset > WIRE_STATE_BYTES_MAX)
         return SMR_EMALFORMED;
@@ -528,6 +542,7 @@ int wire_decode_state_chunk(const uint8_t *frame, size_t len,
     TRY(wire_read_u64(&r, &m.total));
     TRY(wire_read_u64(&r, &m.offset));
     TRY(wire_read_bin(&r, WIRE_STATE_CHUNK_BYTES, &m.bytes, &m.len));
+    TRY(read_tag(&r, m.tag));
     TRY(wire_read_end(&r));
     if (m.total > WIRE_STATE_BYTES_MAX || m.offset > m.total ||
         m.len > m.total - m.offset || (m.len == 0 && m.offset < m.total))

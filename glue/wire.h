@@ -22,11 +22,11 @@
  *   SNAPSHOT_REQUIRED  first_available_seq
  *   PBFT               cluster_id, epoch, type, from, view, seq, body, macs
  *                      (glue/wire_pbft.h: its encoder and decoder)
- *   STATE_REQ          cluster_id, epoch, from, seq, offset
- *   STATE_CHUNK        cluster_id, epoch, from, seq, total, offset, bytes
- *                      (state transfer between replicas: a snapshot's
- *                      bytes, checked against a digest f+1 replicas
- *                      vouch for, so they need no authentication)
+ *   STATE_REQ          cluster_id, epoch, from, seq, offset, tag
+ *   STATE_CHUNK        cluster_id, epoch, from, seq, total, offset, bytes,
+ *                      tag
+ *                      (state transfer between replicas; tag: 16 bytes, a
+ *                      MAC with the pair's key over the other fields)
  *
  * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
  * unpacker (it trusts declared sizes); they use the strict reader in
@@ -148,6 +148,7 @@ struct wire_state_req {
     smr_node_id from;
     smr_seq seq;     /* the snapshot wanted (its executed_seq) */
     uint64_t offset; /* the first byte wanted */
+    uint8_t tag[SMR_TAG_BYTES]; /* copied */
 };
 
 struct wire_state_chunk {
@@ -159,6 +160,7 @@ struct wire_state_chunk {
     uint64_t offset; /* of bytes[0]; offset + len <= total */
     const uint8_t *bytes; /* borrowed, <= WIRE_STATE_CHUNK_BYTES */
     uint32_t len;
+    uint8_t tag[SMR_TAG_BYTES]; /* copied */
 };
 
 /* Reads the array header, version and type of a frame without decoding the

@@ -325,6 +325,15 @@ void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out);
 /* Fills m->mac for every replica with this core's keys (m->from is set to
  * the core's id). For a CATCHUP the driver builds from storage (FETCH). */
 void ord_pbft_seal(const struct ord_pbft *p, struct ord_pbft_msg *m);
+/* A tag over a 32-byte digest for replica `peer` with the key this core
+ * shares with it (the driver's state-transfer frames), and its check for a
+ * tag `peer` made for us. False for a peer out of range or ourselves. */
+void ord_pbft_peer_tag(const struct ord_pbft *p, smr_node_id peer,
+                       const uint8_t digest[SMR_DIGEST_BYTES],
+                       uint8_t tag[ORD_PBFT_MAC_BYTES]);
+bool ord_pbft_peer_tag_check(const struct ord_pbft *p, smr_node_id peer,
+                             const uint8_t digest[SMR_DIGEST_BYTES],
+                             const uint8_t tag[ORD_PBFT_MAC_BYTES]);
 /* Signs a VIEW-CHANGE / NEW-VIEW as this core (vc->from / nv->from must be
  * its id). */
 void ord_pbft_sign_view_change(const struct ord_pbft *p,

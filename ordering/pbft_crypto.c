@@ -218,6 +218,27 @@ static const uint8_t *client_key(struct ord_pbft *p, smr_client_id id)
     return k->key;
 }
 
+void ord_pbft_peer_tag(const struct ord_pbft *p, smr_node_id peer,
+                       const uint8_t digest[SMR_DIGEST_BYTES],
+                       uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    if (peer < p->n)
+        tag_of(p->pair_key[peer], digest, tag);
+    else
+        memset(tag, 0, ORD_PBFT_MAC_BYTES);
+}
+
+bool ord_pbft_peer_tag_check(const struct ord_pbft *p, smr_node_id peer,
+                             const uint8_t digest[SMR_DIGEST_BYTES],
+                             const uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    uint8_t want[ORD_PBFT_MAC_BYTES];
+    if (peer >= p->n || peer == p->cfg.self)
+        return false;
+    tag_of(p->pair_key[peer], digest, want);
+    return sodium_memcmp(want, tag, sizeof want) == 0;
+}
+
 bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
                         const uint8_t tag[ORD_PBFT_MAC_BYTES])
 {

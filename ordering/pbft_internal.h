@@ -291,6 +291,8 @@ struct ord_pbft {
 void pbft_on_exec_checkpoint(struct ord_pbft *p, smr_seq seq,
                              const uint8_t digest[PBFT_D]);
 void pbft_on_state_installed(struct ord_pbft *p, smr_seq seq);
+/* Forgets every request waiting here (pbft_request.c). */
+void pbft_drop_pending(struct ord_pbft *p);
 /* After a durable write: truncates the log if it may. */
 void pbft_maybe_truncate(struct ord_pbft *p);
 /* After a peer's STATUS: fetches state if a truncation cut us off. */

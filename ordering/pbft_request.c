@@ -238,6 +238,12 @@ void pbft_forget_requests(struct ord_pbft *p, const uint8_t *batch,
     }
 }
 
+void pbft_drop_pending(struct ord_pbft *p)
+{
+    while (p->n_pending)
+        pending_remove(p, p->n_pending - 1);
+}
+
 void pbft_reject(struct ord_pbft *p, smr_client_id c, smr_req_id r,
                  enum ord_reject_reason why)
 {

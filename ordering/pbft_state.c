@@ -177,6 +177,11 @@ void pbft_on_state_installed(struct ord_pbft *p, smr_seq seq)
     p->log_from = seq + 1; /* we hold nothing below: it was never ours */
     write_snap(p);
 
+    /* Requests waiting here may have been committed in what was skipped:
+     * left pending, their deadline would start a view change that only
+     * this replica wants. Those that were not come again (clients
+     * retransmit to every replica). */
+    pbft_drop_pending(p);
     p->st_seq = 0;
     p->stats.states_installed++;
     pbft_deliver(p);

@@ -71,6 +71,7 @@ typedef uint64_t smr_client_id;
 typedef uint64_t smr_req_id;
 
 #define SMR_DIGEST_BYTES 32
+#define SMR_TAG_BYTES 16 /* a MAC tag (PBFT: SipHash-2-4-128) */
 #define SMR_NODES_MAX 16
 /* Hard bounds that every decoder enforces. */
 #define SMR_OP_BYTES_MAX (1u << 20)        /* one client command */

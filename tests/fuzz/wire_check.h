@@ -297,6 +297,7 @@ static bool wc_state_req_redec(struct wc_bufs *w,
     return wire_decode_state_req(w->a.data, w->a.len, &m2) == 0 &&
            m->cluster_id == m2.cluster_id && m->epoch == m2.epoch &&
            m->from == m2.from && m->seq == m2.seq && m->offset == m2.offset &&
+           memcmp(m->tag, m2.tag, SMR_TAG_BYTES) == 0 &&
            wire_encode_state_req(&w->b, &m2) == 0;
 }
 
@@ -317,6 +318,7 @@ static bool wc_state_chunk_redec(struct wc_bufs *w,
            m->from == m2.from && m->seq == m2.seq && m->total == m2.total &&
            m->offset == m2.offset &&
            wc_bytes_eq(m->bytes, m->len, m2.bytes, m2.len) &&
+           memcmp(m->tag, m2.tag, SMR_TAG_BYTES) == 0 &&
            wire_encode_state_chunk(&w->b, &m2) == 0;
 }
 

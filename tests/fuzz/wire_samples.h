@@ -386,7 +386,8 @@ static void ws_state(struct wire_samples *w)
 {
     for (unsigned i = 0; i < 3; i++) {
         struct wire_state_req q = {ws_v(i + 2), ws_v(i * 3), ws_v32(i) % 16,
-                                   ws_v(i * 5 + 1), i * 1000u};
+                                   ws_v(i * 5 + 1), i * 1000u, {0}};
+        memset(q.tag, 0x31 + (int)i, sizeof q.tag);
         ws_done(w, wire_encode_state_req(ws_next(w), &q), WIRE_STATE_REQ,
                 "state_req", i);
     }
@@ -394,7 +395,8 @@ static void ws_state(struct wire_samples *w)
         const struct smr_buf *b = &w->batch[i % 3];
         struct wire_state_chunk c = {ws_v(i + 2), ws_v(i * 3), i,
                                      ws_v(i * 5 + 1), b->len + i * 7, i * 7,
-                                     b->data, (uint32_t)b->len};
+                                     b->data, (uint32_t)b->len, {0}};
+        memset(c.tag, 0xa1 + (int)i, sizeof c.tag);
         ws_done(w, wire_encode_state_chunk(ws_next(w), &c), WIRE_STATE_CHUNK,
                 "state_chunk", i);
     }

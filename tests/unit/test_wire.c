@@ -374,7 +374,8 @@ START_TEST(test_state_frames)
     smr_buf_init(&f);
     uint8_t bytes[64];
     memset(bytes, 0x5a, sizeof bytes);
-    struct wire_state_req q = {7, 3, 2, 4096, 1u << 20}, dq;
+    struct wire_state_req q = {7, 3, 2, 4096, 1u << 20, {0}}, dq;
+    memset(q.tag, 0x77, sizeof q.tag);
     ck_assert_int_eq(wire_encode_state_req(&f, &q), SMR_OK);
     ck_assert_int_eq(wire_decode_state_req(f.data, f.len, &dq), SMR_OK);
     ck_assert_uint_eq(dq.cluster_id, 7);
@@ -382,17 +383,20 @@ START_TEST(test_state_frames)
     ck_assert_uint_eq(dq.from, 2);
     ck_assert_uint_eq(dq.seq, 4096);
     ck_assert_uint_eq(dq.offset, 1u << 20);
+    ck_assert_mem_eq(dq.tag, q.tag, SMR_TAG_BYTES);
     q.from = SMR_NODES_MAX;
     ck_assert_int_eq(wire_encode_state_req(&f, &q), SMR_OK);
     ck_assert_int_eq(wire_decode_state_req(f.data, f.len, &dq), SMR_EMALFORMED);
 
-    struct wire_state_chunk c = {7, 3, 1, 4096, 100, 36, bytes, 64}, dc;
+    struct wire_state_chunk c = {7, 3, 1, 4096, 100, 36, bytes, 64, {0}}, dc;
+    memset(c.tag, 0x66, sizeof c.tag);
     ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_OK);
     ck_assert_int_eq(wire_decode_state_chunk(f.data, f.len, &dc), SMR_OK);
     ck_assert_uint_eq(dc.total, 100);
     ck_assert_uint_eq(dc.offset, 36);
     ck_assert_uint_eq(dc.len, 64);
     ck_assert(inside(dc.bytes, dc.len, &f));
+    ck_assert_mem_eq(dc.tag, c.tag, SMR_TAG_BYTES);
     struct {
         uint64_t total, offset;
         uint32_t len;
@@ -412,7 +416,7 @@ START_TEST(test_state_frames)
                           SMR_EMALFORMED,
                       "bad chunk %zu accepted", i);
     }
-    c = (struct wire_state_chunk){7, 3, 1, 4096, 0, 0, NULL, 0};
+    c = (struct wire_state_chunk){7, 3, 1, 4096, 0, 0, NULL, 0, {0}};
     ck_assert_int_eq(wire_encode_state_chunk(&f, &c), SMR_OK);
     ck_assert_int_eq(wire_decode_state_chunk(f.data, f.len, &dc), SMR_OK);
     c.len = WIRE_STATE_CHUNK_BYTES + 1;
