@@ -183,6 +183,9 @@ static const struct bad_case bad_files[] = {
     {"configs/bad/election-short.yaml",
      ": timeouts.election_ms: 80 must be at least twice"},
     {"configs/bad/window-zero.yaml", ": batch.window: must be 1 to 1024"},
+    {"configs/bad/pbft-checkpoint-interval.yaml",
+     ": checkpoint_interval: under pbft with embedded executors it must be a "
+     "multiple of 16"},
     {"configs/bad/empty.yaml", ": holds no configuration"},
 };
 
