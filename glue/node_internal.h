@@ -134,8 +134,12 @@ struct glue_node {
     struct smr_buf due_bytes;   /* ... while its sync runs */
     smr_seq install_pending;    /* installed, reported once durable */
     struct glue_xfer xfer;
-    struct smr_buf served; /* the snapshot peers fetch: the last claimed */
-    smr_seq served_seq;
+    /* The snapshots peers fetch: the last two claimed or installed (a
+     * replica whose stable checkpoint lags may still want the older). */
+    struct smr_buf served, served_prev;
+    smr_seq served_seq, served_prev_seq;
+    struct smr_buf installed_bytes; /* an install, until it is durable */
+    uint64_t serve_at[SMR_NODES_MAX]; /* per peer: its chunk budget (GCRA) */
     uint64_t state_refused;    /* snapshots or chunks that did not check */
     uint64_t states_installed;
 

@@ -365,6 +365,8 @@ void glue_node_destroy(struct glue_node **pn)
     smr_buf_free(&n->scratch);
     smr_buf_free(&n->snap);
     smr_buf_free(&n->served);
+    smr_buf_free(&n->served_prev);
+    smr_buf_free(&n->installed_bytes);
     smr_buf_free(&n->claim_bytes);
     smr_buf_free(&n->due_bytes);
     smr_buf_free(&n->xfer.buf);

@@ -34,6 +34,10 @@
 /* A source that sends nothing for this long is replaced; the whole
  * snapshot may take twice this plus this per MiB. */
 #define STATE_WAIT_MS 1000
+/* Chunks served to one peer: a burst of a whole snapshot (16 MiB), then
+ * 32 a second. */
+#define SERVE_BURST 32
+#define SERVE_COST_MS 31
 
 static uint64_t now_ms(struct glue_node *n)
 {
@@ -150,18 +154,31 @@ bool glue_state_sync_wanted(const struct glue_node *n)
     return n->install_pending != 0;
 }
 
+/* `bytes` (taken) become the snapshot served; the one served so far is
+ * kept as the older one. */
+static void serve_new(struct glue_node *n, struct smr_buf *bytes, smr_seq seq)
+{
+    if (seq == n->served_seq)
+        return;
+    swap_bufs(&n->served_prev, &n->served);
+    n->served_prev_seq = n->served_seq;
+    swap_bufs(&n->served, bytes);
+    n->served_seq = seq;
+}
+
 int glue_state_sync_end(struct glue_node *n, const struct glue_state_due *due)
 {
     int rc = SMR_OK;
     if (due->claim_seq) {
-        swap_bufs(&n->due_bytes, &n->served);
-        n->served_seq = due->claim_seq;
+        serve_new(n, &n->due_bytes, due->claim_seq);
         struct ord_event ev = {.type = ORD_EV_CHECKPOINT};
         ev.u.checkpoint.seq = due->claim_seq;
         memcpy(ev.u.checkpoint.digest, due->claim_digest, SMR_DIGEST_BYTES);
         rc = glue_node_step(n, &ev);
     }
     if (rc == SMR_OK && due->install) {
+        if (snapshot_seq(&n->installed_bytes) == due->install)
+            serve_new(n, &n->installed_bytes, due->install); /* our claim */
         struct ord_event ev = {.type = ORD_EV_STATE_INSTALLED};
         ev.u.installed.seq = due->install;
         rc = glue_node_step(n, &ev);
@@ -289,6 +306,7 @@ static int install(struct glue_node *n)
     n->claim_seq = 0; /* an older snapshot of ours: no claim */
     n->states_installed++;
     x->seq = 0;
+    swap_bufs(&x->buf, &n->installed_bytes); /* served once durable */
     smr_buf_free(&x->buf);
     return SMR_OK;
 }
@@ -339,15 +357,23 @@ static bool load_served(struct glue_node *n)
 
 static void on_request(struct glue_node *n, const struct wire_state_req *q)
 {
-    if (!n->engine || !load_served(n) || q->seq != n->served_seq ||
-        q->offset > n->served.len)
-        return; /* not the snapshot we serve: it asks another */
-    size_t left = n->served.len - q->offset;
+    if (!n->engine || !q->seq || !load_served(n))
+        return;
+    const struct smr_buf *b = q->seq == n->served_seq        ? &n->served
+                              : q->seq == n->served_prev_seq ? &n->served_prev
+                                                             : NULL;
+    if (!b || q->offset > b->len)
+        return; /* not a snapshot we serve: it asks another */
+    uint64_t now = now_ms(n), *at = &n->serve_at[q->from];
+    if (*at > now + SERVE_BURST * SERVE_COST_MS)
+        return; /* over its budget (a correct fetcher never is) */
+    *at = (*at > now ? *at : now) + SERVE_COST_MS;
+    size_t left = b->len - q->offset;
     uint32_t len = (uint32_t)(left < WIRE_STATE_CHUNK_BYTES
                                   ? left
                                   : WIRE_STATE_CHUNK_BYTES);
-    send_tagged(n, q->from, WIRE_STATE_CHUNK, q->seq, q->offset,
-                n->served.len, n->served.data + q->offset, len);
+    send_tagged(n, q->from, WIRE_STATE_CHUNK, q->seq, q->offset, b->len,
+                b->data + q->offset, len);
 }
 
 /* The header checks and the tag; SMR_OK when the frame is the peer's. */
