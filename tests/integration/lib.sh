@@ -73,6 +73,17 @@ add_streams() {
     mv "$WORK/streams.yaml" "$CONFIG"
 }
 
+# check_written N: k0..k(N-1) read v0.. and m0..m(N-1) read w0.., each
+# within 10 s (writes made before a whole-cluster restart).
+check_written() {
+    local i=0
+    while [ $i -lt "$1" ]; do
+        [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "k$i")" = "v$i" ] || die "k$i lost"
+        [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "m$i")" = "w$i" ] || die "m$i lost"
+        i=$((i + 1))
+    done
+}
+
 # wait_caught_up I J SECONDS: waits at most SECONDS until replica I's
 # executed seq equals replica J's; leaves it in $caught_up.
 wait_caught_up() {

@@ -56,12 +56,7 @@ log "replica $primary caught up at executed seq $caught_up"
 log "kill -9 all four replicas, then restart them"
 for i in 0 1 2 3; do kill9_node $i; done
 for i in 0 1 2 3; do start_node $i; done
-i=0
-while [ $i -lt 40 ]; do
-    [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "k$i")" = "v$i" ] || die "k$i lost"
-    [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "m$i")" = "w$i" ] || die "m$i lost"
-    i=$((i + 1))
-done
+check_written 40
 [ "$("$STRATA" get --config "$CONFIG" after-kill)" = yes ] || die "after-kill lost"
 "$STRATA" put --config "$CONFIG" --timeout-ms 10000 after-restart yes ||
     die "no write after the restart"

@@ -56,12 +56,7 @@ log "replica $victim $(grep -o 'installed the snapshot at seq [0-9]* ([0-9]* byt
 log "kill -9 all four replicas, then restart them"
 for i in 0 1 2 3; do kill9_node $i; done
 for i in 0 1 2 3; do start_node $i; done
-i=0
-while [ $i -lt 30 ]; do
-    [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "k$i")" = "v$i" ] || die "k$i lost"
-    [ "$("$STRATA" get --config "$CONFIG" --timeout-ms 10000 "m$i")" = "w$i" ] || die "m$i lost"
-    i=$((i + 1))
-done
+check_written 30
 "$STRATA" put --config "$CONFIG" --timeout-ms 10000 after-restart yes ||
     die "no write after the restart"
 wait_converged 4 20
