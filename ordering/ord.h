@@ -29,7 +29,7 @@ enum ord_event_type {
     ORD_EV_FLUSH,       /* end of an input burst: propose what is batched */
     ORD_EV_TIMER,       /* a timer the core set has fired */
     ORD_EV_PERSISTED,   /* every PERSIST up to lsn is durable */
-    ORD_EV_CHECKPOINT,  /* an executor checkpoint (truncation hint) */
+    ORD_EV_CHECKPOINT,  /* a durable executor snapshot: seq, digest */
     ORD_EV_STATE_INSTALLED, /* the state a FETCH_STATE asked for is in place */
 };
 
