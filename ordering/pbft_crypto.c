@@ -193,15 +193,53 @@ static void request_digest(uint64_t cluster_id, const struct smr_request *r,
     h_final(&st, out);
 }
 
+/* What a request's tags cover: a domain, cluster id, client id, request
+ * id and the op itself, or for an op over REQ_INLINE bytes its BLAKE2b
+ * digest (another domain). SipHash straight over these bytes: a request
+ * is tagged by its client and checked by every replica, and a BLAKE2b
+ * pass first cost as much as the tags. */
+#define REQ_INLINE 512
+#define REQ_HEAD 40
+struct req_input {
+    uint8_t b[REQ_HEAD + REQ_INLINE];
+    size_t len;
+};
+
+static void request_input(uint64_t cluster_id, const struct smr_request *r,
+                          struct req_input *in)
+{
+    bool inline_op = r->op_len <= REQ_INLINE;
+    memcpy(in->b, inline_op ? "strata-pbft-req1" : "strata-pbft-req2", 16);
+    smr_put_u64(in->b + 16, cluster_id);
+    smr_put_u64(in->b + 24, r->client_id);
+    smr_put_u64(in->b + 32, r->req_id);
+    if (inline_op) {
+        if (r->op_len)
+            memcpy(in->b + REQ_HEAD, r->op, r->op_len);
+        in->len = REQ_HEAD + r->op_len;
+    } else {
+        crypto_generichash(in->b + REQ_HEAD, PBFT_D, r->op, r->op_len, NULL,
+                           0);
+        in->len = REQ_HEAD + PBFT_D;
+    }
+}
+
+static void request_tag(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                        const struct req_input *in,
+                        uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    crypto_shorthash_siphashx24(tag, in->b, in->len, key);
+}
+
 void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
                            uint32_t n, uint64_t cluster_id,
                            const struct smr_request *r,
                            uint8_t (*out)[ORD_PBFT_MAC_BYTES])
 {
-    uint8_t d[PBFT_D];
-    request_digest(cluster_id, r, d);
+    struct req_input in;
+    request_input(cluster_id, r, &in);
     for (uint32_t i = 0; i < n; i++)
-        tag_of(keys[i], d, out[i]);
+        request_tag(keys[i], &in, out[i]);
 }
 
 /* The key this replica shares with client `id`, from a direct-mapped cache
@@ -242,10 +280,11 @@ bool ord_pbft_peer_tag_check(const struct ord_pbft *p, smr_node_id peer,
 bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
                         const uint8_t tag[ORD_PBFT_MAC_BYTES])
 {
-    uint8_t d[PBFT_D], want[ORD_PBFT_MAC_BYTES];
+    struct req_input in;
+    uint8_t want[ORD_PBFT_MAC_BYTES];
     const uint8_t *key = client_key(p, r->client_id);
-    request_digest(p->cfg.cluster_id, r, d);
-    tag_of(key, d, want);
+    request_input(p->cfg.cluster_id, r, &in);
+    request_tag(key, &in, want);
     return sodium_memcmp(want, tag, sizeof want) == 0;
 }
 
