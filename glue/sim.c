@@ -749,6 +749,47 @@ static void run_loop(struct sim *s)
     }
 }
 
+/* --settle: the clients are done and the faults have stopped; after
+ * settle_ms more, every correct replica that is up must be at the highest
+ * commit point any of them reached. */
+static void settle(struct sim *s)
+{
+    uint64_t end = s->now + s->opt.settle_ms;
+    while (!s->res->failed && s->now < end) {
+        uint64_t prev = s->now;
+        s->now = next_time(s);
+        if (s->now > end)
+            s->now = end;
+        trace_status(s, prev);
+        while (s->heap_len && s->heap[0]->at <= s->now && !s->res->failed)
+            deliver(s, heap_pop(s));
+        step_nodes(s);
+        step_execs(s);
+        if (s->byz && s->now % FAULT_TICK_MS == 0)
+            sim_byz_tick(s);
+    }
+    smr_seq top = 0;
+    for (uint32_t i = 0; i < s->opt.replicas; i++) {
+        struct snode *nd = &s->nodes[i];
+        if (nd->up && !nd->byz) {
+            smr_seq c = ord_core_commit_upto(nd->n->core_ops, nd->n->core);
+            top = c > top ? c : top;
+        }
+    }
+    for (uint32_t i = 0; i < s->opt.replicas && !s->res->failed; i++) {
+        struct snode *nd = &s->nodes[i];
+        smr_seq c = nd->up && !nd->byz ? ord_core_commit_upto(nd->n->core_ops,
+                                                              nd->n->core)
+                                       : top;
+        if (c < top)
+            sim_fail(s, "catch-up: replica %u stayed at commit %llu while "
+                        "correct replicas reached %llu (%llu ms after the "
+                        "clients finished)",
+                     i, (unsigned long long)c, (unsigned long long)top,
+                     (unsigned long long)s->opt.settle_ms);
+    }
+}
+
 /* ------------------------------------------------------------ a seed */
 
 void sim_options_defaults(struct sim_options *o)
@@ -955,6 +996,8 @@ int sim_run_seed(uint64_t seed, const struct sim_options *o,
         sim_trace(s, "pbft: n %u f %u, Byzantine: %s", o->replicas, s->f,
                   result->byz_desc[0] ? result->byz_desc : "none");
     run_loop(s);
+    if (s->opt.settle_ms && !s->res->failed)
+        settle(s);
     check_history(s);
     result->virtual_ms = s->now;
     teardown(s);

@@ -39,6 +39,11 @@ struct sim_options {
                           * sim_byz_names bits); 0: every one */
     FILE *trace;         /* event trace, or NULL */
     FILE *history;       /* the client history as JSON Lines, or NULL */
+    /* After the clients finish, this much more virtual time without
+     * faults (Byzantine replicas go on), then every correct replica that
+     * is up must have reached the highest commit point among them. 0: no
+     * such check. */
+    uint64_t settle_ms;
 };
 
 void sim_options_defaults(struct sim_options *o);

@@ -80,6 +80,9 @@ static void help(void)
            "                  redelivery, resume from the cursor, their own\n"
            "                  crashes), or 'mixed' (default: drawn per seed)\n"
            "  --calm          no faults\n"
+           "  --settle MS     after the clients finish, MS more of virtual\n"
+           "                  time; then every correct replica that is up\n"
+           "                  must have caught up with the others\n"
            "  --protocol P    paxos (default) or pbft: n = 3f+1 replicas (4 by\n"
            "                  default, or 7), keys derived from the seed,\n"
            "                  clients that send MACed requests and accept\n"
@@ -203,6 +206,7 @@ int cmd_sim(int argc, char **argv)
         {"fail-fast", no_argument, 0, 'f'},
         {"byzantine", required_argument, 0, 'b'},
         {"behaviours", required_argument, 0, 'B'},
+        {"settle", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
     struct sim_options o;
@@ -235,6 +239,7 @@ int cmd_sim(int argc, char **argv)
         case 'c': ok = cli_parse_u64("--clients", optarg, 1, 16, &v); o.clients = (uint32_t)v; break;
         case 'k': ok = cli_parse_u64("--keys", optarg, 1, 16, &v); o.keys = (uint32_t)v; break;
         case 'q': o.faults = false; break;
+        case 'T': ok = cli_parse_u64("--settle", optarg, 1, 3600000, &o.settle_ms); break;
         case 'x':
             ok = parse_executors(optarg, &o.executors);
             if (!ok)
