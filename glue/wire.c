@@ -489,17 +489,6 @@ int wire_decode_snapshot_required(const uint8_t *frame, size_t len,
     return SMR_OK;
 }
 
-static int read_tag(struct wire_reader *r, uint8_t tag[SMR_TAG_BYTES])
-{
-    const uint8_t *b;
-    uint32_t len;
-    TRY(wire_read_bin(r, SMR_TAG_BYTES, &b, &len));
-    if (len != SMR_TAG_BYTES)
-        return SMR_EMALFORMED;
-    memcpy(tag, b, SMR_TAG_BYTES);
-    return SMR_OK;
-}
-
 static int read_node_id(struct wire_reader *r, smr_node_id *id)
 {
     uint64_t v;
@@ -521,7 +510,7 @@ int wire_decode_state_req(const uint8_t *frame, size_t len,
     TRY(read_node_id(&r, &m.from));
     TRY(wire_read_u64(&r, &m.seq));
     TRY(wire_read_u64(&r, &m.offset));
-    TRY(read_tag(&r, m.tag));
+    TRY(wire_read_fixed(&r, m.tag, SMR_TAG_BYTES));
     TRY(wire_read_end(&r));
     if (m.offset > WIRE_STATE_BYTES_MAX)
         return SMR_EMALFORMED;
@@ -542,7 +531,7 @@ int wire_decode_state_chunk(const uint8_t *frame, size_t len,
     TRY(wire_read_u64(&r, &m.total));
     TRY(wire_read_u64(&r, &m.offset));
     TRY(wire_read_bin(&r, WIRE_STATE_CHUNK_BYTES, &m.bytes, &m.len));
-    TRY(read_tag(&r, m.tag));
+    TRY(wire_read_fixed(&r, m.tag, SMR_TAG_BYTES));
     TRY(wire_read_end(&r));
     if (m.total > WIRE_STATE_BYTES_MAX || m.offset > m.total ||
         m.len > m.total - m.offset || (m.len == 0 && m.offset < m.total))

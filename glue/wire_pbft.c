@@ -267,17 +267,6 @@ static int dec_header(struct wire_reader *r, const uint8_t *f, size_t len)
 }
 
 /* A bin of exactly `n` bytes, copied into `out`. */
-static int dec_fixed(struct wire_reader *r, uint8_t *out, uint32_t n)
-{
-    const uint8_t *p;
-    uint32_t len;
-    TRY(wire_read_bin(r, n, &p, &len));
-    if (len != n)
-        return SMR_EMALFORMED;
-    memcpy(out, p, n);
-    return SMR_OK;
-}
-
 static int dec_batch(struct wire_reader *r, const uint8_t **batch,
                      uint32_t *len)
 {
@@ -290,7 +279,7 @@ static int dec_cert(struct wire_reader *r, struct ord_pbft_cert *c)
     TRY(wire_read_array_exact(r, CERT_FIELDS));
     TRY(wire_read_u64(r, &c->seq));
     TRY(wire_read_u64(r, &c->view));
-    return dec_fixed(r, c->digest, SMR_DIGEST_BYTES);
+    return wire_read_fixed(r, c->digest, SMR_DIGEST_BYTES);
 }
 
 /* An array of at most `max` certificates, into the store. */
@@ -339,7 +328,7 @@ static int dec_vc_fields(struct dec *d, struct ord_pbft_view_change *vc)
     TRY(dec_certs(d, ORD_PBFT_CKPTS_MAX, &vc->ckpts, &vc->n_ckpts));
     TRY(dec_certs(d, VC_CERTS_P_MAX, &vc->prepared, &vc->n_prepared));
     TRY(dec_certs(d, VC_CERTS_Q_MAX, &vc->preprepared, &vc->n_preprepared));
-    return dec_fixed(&d->r, vc->sig, ORD_PBFT_SIG_BYTES);
+    return wire_read_fixed(&d->r, vc->sig, ORD_PBFT_SIG_BYTES);
 }
 
 static int dec_view_change(struct dec *d, struct ord_pbft_msg *m)
@@ -367,7 +356,7 @@ static int dec_new_view(struct dec *d, struct ord_pbft_msg *m)
     nv->vcs = d->st->vcs;
     TRY(dec_cert(&d->r, &nv->ckpt));
     TRY(dec_certs(d, ORD_PBFT_CAP, &nv->chosen, &nv->n_chosen));
-    TRY(dec_fixed(&d->r, nv->sig, ORD_PBFT_SIG_BYTES));
+    TRY(wire_read_fixed(&d->r, nv->sig, ORD_PBFT_SIG_BYTES));
     TRY(dec_entries(d, ORD_PBFT_CAP, nv->n_chosen, &nv->bodies, &n));
     m->nv = nv;
     return SMR_OK;
@@ -406,14 +395,14 @@ static int dec_body(struct dec *d, struct ord_pbft_msg *m)
         TRY(wire_read_bin(r, SMR_OP_BYTES_MAX, &m->op, &m->op_len));
         return dec_proof(r, m);
     case ORD_PBFT_PRE_PREPARE:
-        TRY(dec_fixed(r, m->digest, SMR_DIGEST_BYTES));
+        TRY(wire_read_fixed(r, m->digest, SMR_DIGEST_BYTES));
         TRY(wire_read_u64(r, &m->leader_time_ms));
         TRY(dec_batch(r, &m->batch, &m->batch_len));
         return dec_req_auth(r, m);
     case ORD_PBFT_PREPARE:
     case ORD_PBFT_COMMIT:
     case ORD_PBFT_CHECKPOINT:
-        return dec_fixed(r, m->digest, SMR_DIGEST_BYTES);
+        return wire_read_fixed(r, m->digest, SMR_DIGEST_BYTES);
     case ORD_PBFT_VIEW_CHANGE:
         return dec_view_change(d, m);
     case ORD_PBFT_NEW_VIEW:
@@ -424,8 +413,8 @@ static int dec_body(struct dec *d, struct ord_pbft_msg *m)
         TRY(wire_read_u64(r, &m->commit_upto));
         TRY(wire_read_u64(r, &m->log_from));
         TRY(wire_read_u64(r, &m->snap.seq));
-        TRY(dec_fixed(r, m->snap.chain, SMR_DIGEST_BYTES));
-        return dec_fixed(r, m->snap.digest, SMR_DIGEST_BYTES);
+        TRY(wire_read_fixed(r, m->snap.chain, SMR_DIGEST_BYTES));
+        return wire_read_fixed(r, m->snap.digest, SMR_DIGEST_BYTES);
     case ORD_PBFT_CATCHUP:
         return dec_entries(d, ORD_PBFT_ENTRIES_MAX, UINT32_MAX, &m->entries,
                            &m->n_entries);

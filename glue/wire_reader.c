@@ -9,6 +9,7 @@
 #include "wire_reader.h"
 
 #include <assert.h>
+#include <string.h>
 
 void wire_reader_init(struct wire_reader *r, const uint8_t *data, size_t len)
 {
@@ -158,6 +159,19 @@ int wire_read_bin(struct wire_reader *r, uint32_t max, const uint8_t **data,
     *data = r->p;
     *len = (uint32_t)n;
     r->p += n;
+    return SMR_OK;
+}
+
+int wire_read_fixed(struct wire_reader *r, uint8_t *out, uint32_t n)
+{
+    const uint8_t *p;
+    uint32_t len;
+    int rc = wire_read_bin(r, n, &p, &len);
+    if (rc)
+        return rc;
+    if (len != n)
+        return SMR_EMALFORMED;
+    memcpy(out, p, n);
     return SMR_OK;
 }
 

@@ -55,6 +55,10 @@ int wire_read_bool(struct wire_reader *r, bool *v);
 int wire_read_bin(struct wire_reader *r, uint32_t max, const uint8_t **data,
                   uint32_t *len);
 
+/* Reads a bin of exactly `n` bytes (a digest, a tag) into `out`:
+ * SMR_EMALFORMED for another length (SMR_ETOOBIG above `n`). */
+int wire_read_fixed(struct wire_reader *r, uint8_t *out, uint32_t n);
+
 /* SMR_OK when every byte was read, SMR_EMALFORMED when bytes trail. */
 int wire_read_end(const struct wire_reader *r);
 
