@@ -377,6 +377,9 @@ int exe_barrier(struct exe_engine *e);
 int exe_drain(struct exe_engine *e);
 int exe_snapshot(struct exe_engine *e, struct smr_buf *out);
 int exe_restore(struct exe_engine *e, const uint8_t *data, size_t len);
+/* The executed_seq an engine snapshot holds, from its header; 0 when the
+ * bytes do not start like one (a peek: restore still checks it all). */
+smr_seq exe_snapshot_seq(const uint8_t *data, size_t len);
 void exe_digest(struct exe_engine *e, uint8_t out[SMR_DIGEST_BYTES]);
 /* The sequence number the next execute() must carry. */
 static inline smr_seq exe_next_seq(const struct exe_engine *e)

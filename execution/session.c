@@ -468,6 +468,17 @@ int exe_state_snapshot(struct exe_app *app, const struct exe_sessions *s,
     return rc;
 }
 
+smr_seq exe_snapshot_seq(const uint8_t *data, size_t len)
+{
+    struct exe_reader r = exe_reader_make(data, len);
+    uint32_t magic, version;
+    uint64_t seq;
+    if (!exe_read_u32(&r, &magic) || magic != STATE_MAGIC ||
+        !exe_read_u32(&r, &version) || !exe_read_u64(&r, &seq))
+        return 0;
+    return seq;
+}
+
 int exe_state_restore(struct exe_app *app, uint64_t ttl_ms, const uint8_t *data,
                       size_t len, struct exe_sessions **sessions,
                       smr_seq *executed_seq, uint64_t *log_time_ms)

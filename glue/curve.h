@@ -73,7 +73,6 @@ int glue_curve_server(void *sock, const uint8_t sk[32],
 int glue_curve_client(void *sock, const uint8_t pk[32], const uint8_t sk[32],
                       const uint8_t server_pk[32]);
 
-/* What a handler has answered since glue_zap_new. */
 struct glue_config;
 
 /* The CURVE keys of the cluster `c` names (its key directory, or keys_mem):
@@ -85,6 +84,7 @@ int glue_curve_keys_load(const struct glue_config *c, smr_node_id self,
                          uint8_t peers[][GLUE_CURVE_KEY_BYTES], char *err,
                          size_t err_len);
 
+/* What a handler has answered since glue_zap_new. */
 struct glue_zap_stats {
     uint64_t accepted;  /* answered 200 */
     uint64_t refused;   /* answered 400 or 500 */

@@ -324,7 +324,7 @@ int glue_node_apply(struct glue_node *n, const struct ord_output *o,
         case ORD_OUT_REJECT: out_reject(n, &o[i]); break;
         case ORD_OUT_FETCH: out_fetch(n, &o[i]); break;
         case ORD_OUT_TRUNCATE:
-            rc = glue_state_truncate(n, o[i].u.truncate.below);
+            rc = sto_log_truncate_prefix(n->sto, o[i].u.truncate.below, NULL);
             break;
         case ORD_OUT_FETCH_STATE: glue_state_fetch(n, &o[i]); break;
         }
@@ -354,16 +354,16 @@ static void count(struct glue_node *n, int rc)
 
 int glue_node_on_peer_frame(struct glue_node *n, const uint8_t *f, size_t len)
 {
-    int type;
-    if (wire_peek_type(f, len, &type) == SMR_OK &&
-        (type == WIRE_STATE_REQ || type == WIRE_STATE_CHUNK))
-        return glue_state_on_frame(n, type, f, len);
     const void *m = NULL;
     uint64_t cluster;
     smr_epoch epoch;
     smr_node_id from;
+    int type;
     int rc = n->core_glue->msg_decode(f, len, n->rx_msg, &cluster, &epoch,
                                       &from, &m);
+    if (rc == SMR_ETYPE && wire_peek_type(f, len, &type) == SMR_OK &&
+        (type == WIRE_STATE_REQ || type == WIRE_STATE_CHUNK))
+        return glue_state_on_frame(n, type, f, len); /* not the protocol's */
     if (rc == SMR_OK && (cluster != n->cfg.cluster_id || epoch != n->epoch ||
                          from >= n->cfg.n_replicas || from == n->id))
         rc = SMR_EINVAL;

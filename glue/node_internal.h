@@ -140,8 +140,6 @@ struct glue_node {
     smr_seq served_seq, served_prev_seq;
     struct smr_buf installed_bytes; /* an install, until it is durable */
     uint64_t serve_at[SMR_NODES_MAX]; /* per peer: its chunk budget (GCRA) */
-    uint64_t state_refused;    /* snapshots or chunks that did not check */
-    uint64_t states_installed;
 
     struct wire_stats stats;
     uint64_t peer_drops;
@@ -224,7 +222,6 @@ bool glue_state_sync_wanted(const struct glue_node *n);
  * Byzantine replicas re-encode what they alter). */
 int glue_state_encode_chunk(const struct glue_node *n, smr_node_id to,
                             struct wire_state_chunk *c, struct smr_buf *out);
-int glue_state_truncate(struct glue_node *n, smr_seq below);
 void glue_state_fetch(struct glue_node *n, const struct ord_output *o);
 /* Replaces a source that went quiet. */
 void glue_state_tick(struct glue_node *n);

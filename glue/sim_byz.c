@@ -355,7 +355,8 @@ static const struct forgery *forge_snapshot(struct snode *nd, smr_seq seq)
         return f;
     if (!seq || sto_state_get(nd->n->sto, GLUE_STATE_SNAPSHOT, &f->bytes) !=
                     SMR_OK ||
-        f->bytes.len < 24 || smr_get_u64(f->bytes.data + 8) != seq)
+        f->bytes.len < 24 ||
+        exe_snapshot_seq(f->bytes.data, f->bytes.len) != seq)
         return NULL;
     f->bytes.data[16 + 5] ^= 0x01; /* the log clock, 2^40 ms on */
     crypto_generichash(f->digest, SMR_DIGEST_BYTES, f->bytes.data,

@@ -57,11 +57,9 @@ static void snapshot_digest(const struct smr_buf *b,
     crypto_generichash(out, SMR_DIGEST_BYTES, b->data, b->len, NULL, 0);
 }
 
-/* The executed_seq in a snapshot's header (execution/session.c: u32 magic,
- * u32 version, u64 executed_seq), 0 when too short. */
 static smr_seq snapshot_seq(const struct smr_buf *b)
 {
-    return b->len >= 16 ? smr_get_u64(b->data + 8) : 0;
+    return exe_snapshot_seq(b->data, b->len);
 }
 
 /* ------------------------------------------------------ authentication */
@@ -186,11 +184,6 @@ int glue_state_sync_end(struct glue_node *n, const struct glue_state_due *due)
     return rc;
 }
 
-int glue_state_truncate(struct glue_node *n, smr_seq below)
-{
-    return sto_log_truncate_prefix(n->sto, below, NULL);
-}
-
 /* ---------------------------------------------------------- fetching */
 
 static void ask(struct glue_node *n)
@@ -275,7 +268,6 @@ static int install(struct glue_node *n)
     snapshot_digest(&x->buf, d);
     if (sodium_memcmp(d, x->digest, SMR_DIGEST_BYTES) != 0 ||
         snapshot_seq(&x->buf) != x->seq) {
-        n->state_refused++;
         node_log(n, "the snapshot from replica %u does not match the digest "
                     "its peers vouch for: trying another",
                  x->src);
@@ -304,7 +296,6 @@ static int install(struct glue_node *n)
              (unsigned long long)x->seq, x->buf.len);
     n->snap_latest = n->install_pending = x->seq;
     n->claim_seq = 0; /* an older snapshot of ours: no claim */
-    n->states_installed++;
     x->seq = 0;
     swap_bufs(&x->buf, &n->installed_bytes); /* served once durable */
     smr_buf_free(&x->buf);
@@ -321,8 +312,7 @@ static int on_chunk(struct glue_node *n, const struct wire_state_chunk *c)
     if ((x->total && c->total != x->total) ||
         c->len != (left < WIRE_STATE_CHUNK_BYTES ? left
                                                  : WIRE_STATE_CHUNK_BYTES)) {
-        n->state_refused++; /* a correct source sends full chunks */
-        next_source(n, true);
+        next_source(n, true); /* a correct source sends full chunks */
         return SMR_OK;
     }
     x->total = c->total;

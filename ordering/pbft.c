@@ -949,11 +949,6 @@ smr_seq ord_pbft_stable(const struct ord_pbft *p)
     return p->stable;
 }
 
-smr_seq ord_pbft_log_from(const struct ord_pbft *p)
-{
-    return p->log_from;
-}
-
 void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out)
 {
     *out = p->stats;

@@ -318,7 +318,6 @@ uint64_t ord_pbft_view(const struct ord_pbft *p);
 bool ord_pbft_view_active(const struct ord_pbft *p);
 smr_seq ord_pbft_commit_upto(const struct ord_pbft *p);
 smr_seq ord_pbft_stable(const struct ord_pbft *p);
-smr_seq ord_pbft_log_from(const struct ord_pbft *p); /* first seq kept */
 void ord_pbft_get_stats(const struct ord_pbft *p, struct ord_pbft_stats *out);
 
 /* Authentication helpers for drivers, clients and tests. */
