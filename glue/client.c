@@ -289,22 +289,26 @@ const char *glue_client_error(const struct glue_client *c)
     return c->error;
 }
 
-/* Byzantine: the reply of replica `from` joins the request's vote. Other
- * replies (BUSY, ERROR) are ignored rather than obeyed: a faulty primary
- * answering BUSY to every resend would otherwise keep the client from ever
- * retrying at every replica, which is what deposes it. SIGN is obeyed once
- * per request: the request goes signed to that replica at once (a faulty
- * replica asking costs a signature, nothing else). */
+/* Byzantine: the reply of replica `from`, if it carries that replica's tag,
+ * joins the request's vote. Other replies (BUSY, ERROR) are ignored rather
+ * than obeyed: a faulty primary answering BUSY to every resend would
+ * otherwise keep the client from ever retrying at every replica, which is
+ * what deposes it. SIGN is obeyed once per request: the request goes signed
+ * to that replica at once (a faulty replica asking costs a signature,
+ * nothing else). */
 static void vote(struct glue_client *c, uint32_t idx, smr_node_id from,
                  const struct wire_reply *rep, glue_client_done_fn done,
                  void *arg)
 {
     struct glue_session *s = &c->sessions[idx];
+    if (from >= c->n ||
+        !glue_pbft_reply_check(c->session_keys[(size_t)idx * c->n + from],
+                               c->cluster_id, c->epoch, from, rep))
+        return; /* not replica `from`'s reply */
     if (rep->status == WIRE_REPLY_SIGN) {
         struct smr_request r = {c->base_id + idx, s->req_id, s->op.data,
                                 (uint32_t)s->op.len};
-        if (!s->signed_frame && from < c->n &&
-            encode_byzantine(c, idx, &r, true) == SMR_OK)
+        if (!s->signed_frame && encode_byzantine(c, idx, &r, true) == SMR_OK)
             (void)zmq_send(c->socks[from], s->frame.data, s->frame.len,
                            ZMQ_DONTWAIT); /* lost: the retry covers it */
         return;
@@ -369,6 +373,24 @@ static void on_reply(struct glue_client *c, smr_node_id from, const uint8_t *f,
     }
 }
 
+/* Handles one frame from replica `from`: a REPLY, or a REPLIES frame (the
+ * replies one replica's loop iteration had for this connection), each of
+ * whose replies counts as if it had come alone. */
+static void on_frame(struct glue_client *c, smr_node_id from, const uint8_t *f,
+                     size_t len, uint64_t now_ms, glue_client_done_fn done,
+                     void *arg)
+{
+    struct wire_replies it;
+    if (wire_decode_replies(f, len, &it) != SMR_OK) {
+        on_reply(c, from, f, len, now_ms, done, arg);
+        return;
+    }
+    const uint8_t *rf;
+    size_t rlen;
+    while (wire_replies_next(&it, &rf, &rlen))
+        on_reply(c, from, rf, rlen, now_ms, done, arg);
+}
+
 static void retry_due(struct glue_client *c, uint64_t now_ms)
 {
     for (uint32_t i = 0; i < c->n_sessions; i++) {
@@ -404,7 +426,7 @@ int glue_client_poll(struct glue_client *c, uint64_t now_ms,
         for (int k = 0;
              k < 4096 && zmq_msg_recv(&msg, c->socks[i], ZMQ_DONTWAIT) >= 0;
              k++)
-            on_reply(c, i, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms, done,
+            on_frame(c, i, zmq_msg_data(&msg), zmq_msg_size(&msg), now_ms, done,
                      arg);
     zmq_msg_close(&msg);
     retry_due(c, now_ms);

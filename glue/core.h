@@ -16,6 +16,7 @@
 #include "config.h"
 #include "ord_core.h"
 #include "sto.h"
+#include "wire.h"
 
 #define GLUE_CORE_VERSION 3
 
@@ -77,6 +78,10 @@ struct glue_core_ops {
     bool (*peer_tag_check)(const void *core, smr_node_id peer,
                            const uint8_t digest[SMR_DIGEST_BYTES],
                            const uint8_t tag[SMR_TAG_BYTES]);
+    /* Protocols whose replies carry a MAC for their client (pbft.h
+     * ord_pbft_reply_tag): sets rep->tag and rep->has_tag for the reply
+     * replica `self` sends. NULL otherwise. */
+    void (*reply_tag)(void *core, smr_node_id self, struct wire_reply *rep);
 };
 
 /* Multi-Paxos (glue/core_paxos.c). */

@@ -142,6 +142,15 @@ static bool pbft_peer_tag_check(const void *core, smr_node_id peer,
     return ord_pbft_peer_tag_check(core, peer, digest, tag);
 }
 
+static void pbft_reply_tag(void *core, smr_node_id self, struct wire_reply *rep)
+{
+    struct ord_pbft_reply r = {self,          rep->client_id, rep->req_id,
+                               rep->seq,      rep->status,    rep->leader_hint,
+                               rep->result,   rep->result_len};
+    ord_pbft_reply_seal(core, &r, rep->tag);
+    rep->has_tag = true;
+}
+
 const struct glue_core_ops glue_pbft_core = {
     .version = GLUE_CORE_VERSION,
     .protocol = "pbft",
@@ -155,4 +164,5 @@ const struct glue_core_ops glue_pbft_core = {
     .request_decode = pbft_request_decode,
     .peer_tag = pbft_peer_tag,
     .peer_tag_check = pbft_peer_tag_check,
+    .reply_tag = pbft_reply_tag,
 };

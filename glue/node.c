@@ -74,7 +74,18 @@ static void client_send(struct glue_node *n, const uint8_t *id, size_t id_len,
 void glue_node_reply_frame(struct glue_node *n, const uint8_t *id,
                            size_t id_len, const struct wire_reply *rep)
 {
-    if (wire_encode_reply(&n->scratch, rep) == SMR_OK)
+    struct wire_reply tagged;
+    if (n->core_glue->reply_tag) {
+        tagged = *rep;
+        n->core_glue->reply_tag(n->core, n->id, &tagged);
+        rep = &tagged;
+    }
+    if (wire_encode_reply(&n->scratch, rep) != SMR_OK)
+        return;
+    if (n->io->client_reply)
+        n->io->client_reply(n->io_arg, id, id_len, n->scratch.data,
+                            n->scratch.len);
+    else
         client_send(n, id, id_len, &n->scratch);
 }
 

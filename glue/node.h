@@ -2,9 +2,10 @@
  * node.h: one replica: its ordering core, storage and executor, driven by
  * one event-loop thread over ZeroMQ.
  *
- * The loop polls the peer socket (PULL, replica-to-replica protocol frames,
- * PAXOS for now) and the client socket (ROUTER: REQUEST and STATUS_REQ in,
- * REPLY and STATUS out), steps the core with every decoded frame, then ends
+ * The loop polls the peer socket (PULL, replica-to-replica protocol frames:
+ * PAXOS or PBFT) and the client socket (ROUTER: REQUEST and STATUS_REQ in,
+ * STATUS and REPLY out, a loop iteration's replies to one client connection
+ * bundled as one REPLIES frame), steps the core with every decoded frame, then ends
  * each burst with FLUSH (so requests that arrived together share a batch),
  * fires due timers, makes every queued write durable with one fsync (group
  * commit), and only then releases the sends that waited for it. The
@@ -29,6 +30,11 @@ struct glue_io_ops {
                       size_t len);
     void (*client_send)(void *arg, const uint8_t *route, size_t route_len,
                         const uint8_t *frame, size_t len);
+    /* Optional: a REPLY frame. The ZeroMQ driver holds the replies of one
+     * loop iteration and sends them as one REPLIES frame per client
+     * connection. NULL: sent through client_send. */
+    void (*client_reply)(void *arg, const uint8_t *route, size_t route_len,
+                         const uint8_t *frame, size_t len);
     /* To the separate executor routed `route` (the Committed stream);
      * false when its queue is full: the stream pauses there until the next
      * pump, so nothing is skipped. */

@@ -20,12 +20,22 @@
 #define GLUE_HELD_MAX 65536        /* sends waiting for durability */
 #define GLUE_TIMERS 4
 #define GLUE_BURST_MAX 512         /* frames per socket per iteration */
+#define GLUE_BUNDLES 8             /* client routes replies are held for */
 #define GLUE_STATE_SNAPSHOT "exe/snapshot"
 
 struct glue_route {
     smr_client_id client_id;
     uint8_t id_len;
     uint8_t id[GLUE_ROUTE_ID_BYTES];
+};
+
+/* The replies one loop iteration has for one client route, sent as one
+ * REPLIES frame when the iteration ends (node_loop.c). */
+struct glue_bundle {
+    uint8_t id_len;
+    uint8_t id[GLUE_ROUTE_ID_BYTES];
+    struct smr_buf frame; /* a REPLIES frame (wire_replies_start) */
+    size_t first_at, first_len; /* its first REPLY frame, sent bare alone */
 };
 
 /* A frame held until its LSN is durable, once for all its receivers. */
@@ -144,6 +154,8 @@ struct glue_node {
     struct wire_stats stats;
     uint64_t peer_drops;
     uint64_t client_drops;
+    struct glue_bundle bundles[GLUE_BUNDLES];
+    uint32_t n_bundles;
 
     atomic_bool stop;
     atomic_bool running;

@@ -33,6 +33,76 @@ static void zmq_client_send(void *arg, const uint8_t *route, size_t route_len,
         n->client_drops++; /* the client retries */
 }
 
+/* Sends a route's held replies: bare when there is one, else as one
+ * REPLIES frame. */
+static void bundle_send(struct glue_node *n, struct glue_bundle *b)
+{
+    uint32_t count = wire_replies_count(&b->frame);
+    if (count == 1)
+        zmq_client_send(n, b->id, b->id_len, b->frame.data + b->first_at,
+                        b->first_len);
+    else if (count > 1 &&
+             (zmq_send(n->client_sock, b->id, b->id_len,
+                       ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+              zmq_send(n->client_sock, b->frame.data, b->frame.len,
+                       ZMQ_DONTWAIT) < 0))
+        n->client_drops += count;
+    b->frame.len = 0;
+}
+
+/* Ends the loop iteration's replies: every held route's leave now. */
+static void flush_replies(struct glue_node *n)
+{
+    for (uint32_t i = 0; i < n->n_bundles; i++)
+        bundle_send(n, &n->bundles[i]);
+    n->n_bundles = 0;
+}
+
+/* Holds a REPLY frame for its route until the iteration ends, so that a
+ * client connection with many sessions (strata bench, a proxy) gets one
+ * frame per iteration rather than one per request. With more routes than
+ * GLUE_BUNDLES in one iteration, the oldest held route leaves early. */
+static void zmq_client_reply(void *arg, const uint8_t *route,
+                             size_t route_len, const uint8_t *frame,
+                             size_t len)
+{
+    struct glue_node *n = arg;
+    if (route_len > GLUE_ROUTE_ID_BYTES || len > WIRE_REPLIES_BYTES_MAX / 2) {
+        zmq_client_send(n, route, route_len, frame, len);
+        return;
+    }
+    struct glue_bundle *b = NULL;
+    for (uint32_t i = 0; i < n->n_bundles && !b; i++)
+        if (n->bundles[i].id_len == route_len &&
+            memcmp(n->bundles[i].id, route, route_len) == 0)
+            b = &n->bundles[i];
+    if (!b && n->n_bundles == GLUE_BUNDLES) {
+        bundle_send(n, &n->bundles[0]);
+        struct glue_bundle oldest = n->bundles[0];
+        memmove(&n->bundles[0], &n->bundles[1],
+                (GLUE_BUNDLES - 1) * sizeof *n->bundles);
+        n->bundles[GLUE_BUNDLES - 1] = oldest;
+        n->n_bundles--;
+    }
+    if (!b) {
+        b = &n->bundles[n->n_bundles++];
+        b->id_len = (uint8_t)route_len;
+        memcpy(b->id, route, route_len);
+    }
+    int rc = b->frame.len ? wire_replies_add(&b->frame, frame, len)
+                          : SMR_ETOOBIG;
+    if (rc == SMR_ETOOBIG) { /* none held yet, or no room: start again */
+        bundle_send(n, b);
+        rc = wire_replies_start(&b->frame);
+        if (rc == SMR_OK)
+            rc = wire_replies_add(&b->frame, frame, len);
+        b->first_at = b->frame.len - len;
+        b->first_len = len;
+    }
+    if (rc != SMR_OK)
+        n->client_drops++; /* the client retries */
+}
+
 static bool zmq_stream_send(void *arg, const uint8_t *route, size_t route_len,
                             const uint8_t *frame, size_t len)
 {
@@ -57,6 +127,7 @@ static uint64_t zmq_mono_ms(void *arg)
 const struct glue_io_ops glue_zmq_io = {
     .peer_send = zmq_peer_send,
     .client_send = zmq_client_send,
+    .client_reply = zmq_client_reply,
     .stream_send = zmq_stream_send,
     .now_ms = zmq_now_ms,
     .mono_ms = zmq_mono_ms,
@@ -191,6 +262,7 @@ static int iterate(struct glue_node *n)
     if (rc == SMR_OK)
         rc = glue_node_end_burst(n, any);
     glue_stream_pump(n);
+    flush_replies(n);
     publish_info(n);
     return rc;
 }

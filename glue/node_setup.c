@@ -355,6 +355,8 @@ void glue_node_destroy(struct glue_node **pn)
     if (n->held)
         for (uint32_t i = 0; i < GLUE_HELD_MAX; i++)
             smr_buf_free(&n->held[i].frame);
+    for (uint32_t i = 0; i < GLUE_BUNDLES; i++)
+        smr_buf_free(&n->bundles[i].frame);
     if (n->fetch_bufs)
         for (uint32_t i = 0; i < n->core_glue->fetch_entries_max; i++)
             smr_buf_free(&n->fetch_bufs[i]);

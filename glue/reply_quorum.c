@@ -4,6 +4,8 @@
  */
 #include "reply_quorum.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -23,11 +25,26 @@ void glue_reply_quorum_reset(struct glue_reply_quorum *q, uint32_t n,
  * client's retry in a later batch) from their session table, with the
  * slot of the duplicate they executed, so their seqs may differ
  * (tests/sim/regressions.txt: PBFT seeds 32 and 206). */
+/* The digest is SipHash-2-4-128 under a key drawn once per process, not a
+ * BLAKE2b hash: to make two different results vote alike a faulty replica
+ * would have to find a collision of a keyed PRF whose key and outputs it
+ * never sees, and the client's vote costs a quarter as much (it digests up
+ * to n replies per request). */
+static uint8_t digest_key[crypto_shorthash_siphashx24_KEYBYTES];
+static pthread_once_t digest_key_once = PTHREAD_ONCE_INIT;
+
+static void digest_key_draw(void)
+{
+    randombytes_buf(digest_key, sizeof digest_key);
+}
+
 static void reply_digest(const struct wire_reply *rep,
                          uint8_t out[GLUE_REPLY_DIGEST_BYTES])
 {
-    crypto_generichash(out, GLUE_REPLY_DIGEST_BYTES, rep->result,
-                       rep->result_len, NULL, 0);
+    static_assert(GLUE_REPLY_DIGEST_BYTES == crypto_shorthash_siphashx24_BYTES,
+                  "a reply digest is one SipHash-2-4-128 output");
+    pthread_once(&digest_key_once, digest_key_draw);
+    crypto_shorthash_siphashx24(out, rep->result, rep->result_len, digest_key);
 }
 
 enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
@@ -69,6 +86,20 @@ int glue_pbft_client_keys(const struct glue_keys *k, uint32_t n,
     for (uint32_t i = 0; i < n; i++)
         ord_pbft_client_key_in_block(k->client_block_keys[i], id, out[i]);
     return SMR_OK;
+}
+
+bool glue_pbft_reply_check(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                           uint64_t cluster_id, smr_epoch epoch,
+                           smr_node_id from, const struct wire_reply *rep)
+{
+    if (!rep->has_tag)
+        return false;
+    struct ord_pbft_reply r = {from,          rep->client_id, rep->req_id,
+                               rep->seq,      rep->status,    rep->leader_hint,
+                               rep->result,   rep->result_len};
+    uint8_t want[ORD_PBFT_MAC_BYTES];
+    ord_pbft_reply_tag(key, cluster_id, epoch, &r, want);
+    return sodium_memcmp(want, rep->tag, sizeof want) == 0;
 }
 
 int glue_pbft_request_encode_keyed(struct smr_buf *out, uint64_t cluster_id,

@@ -42,6 +42,15 @@ enum glue_vote glue_reply_quorum_add(struct glue_reply_quorum *q,
                                      smr_node_id from,
                                      const struct wire_reply *rep);
 
+/* Whether `rep`, which came over replica `from`'s link, carries that
+ * replica's tag for it (ord_pbft_reply_tag), `key` being the key the
+ * client shares with `from`. A client ignores every reply without one: it
+ * can be neither forged nor counted for another replica by anyone who does
+ * not hold that key. */
+bool glue_pbft_reply_check(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                           uint64_t cluster_id, smr_epoch epoch,
+                           smr_node_id from, const struct wire_reply *rep);
+
 /* Encodes `r` as the PBFT client request frame, with the client's MAC
  * vector for the n replicas from the block keys of its credential (`k`;
  * r->client_id must lie in k->client_block) and, with `sign` (a

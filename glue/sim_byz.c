@@ -502,6 +502,10 @@ void sim_byz_client_send(struct snode *nd, uint32_t client,
             result[brnd(b) % rep.result_len] ^= 0x01; /* a forged result */
         else
             rep.seq += 1 + brnd(b) % 3; /* a forged slot */
+        /* Mostly a lie it signs for (it holds its own key with the
+         * client), sometimes one it does not (the old tag stays). */
+        if (bchance(b, 800))
+            nd->n->core_glue->reply_tag(nd->n->core, nd->id, &rep);
         if (wire_encode_reply(&b->out, &rep) != SMR_OK)
             return;
         s->res->byz_tampered++;

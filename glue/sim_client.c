@@ -156,6 +156,16 @@ static void client_finish(struct sim *s, struct sclient *c, const char *type,
 static bool client_vote(struct sim *s, struct sclient *c, uint32_t from,
                         const struct wire_reply *rep)
 {
+    uint8_t keys[SMR_NODES_MAX][ORD_PBFT_KEY_BYTES];
+    if (glue_pbft_client_keys(s->keys, s->opt.replicas, rep->client_id, keys) !=
+            SMR_OK ||
+        !glue_pbft_reply_check(keys[from], s->cfg.cluster_id, s->epoch, from,
+                               rep)) {
+        if (!s->nodes[from].byz)
+            sim_fail(s, "replica %u's reply to client %u has a bad tag", from,
+                     c->idx);
+        return false; /* a Byzantine replica's corrupted reply */
+    }
     if (rep->status == WIRE_REPLY_SIGN && c->signed_frame.len == 0 &&
         from < s->opt.replicas) {
         const struct smr_buf *f = sim_pbft_signed(s, c);

@@ -19,11 +19,11 @@
 
 /* Number of top-level array elements (version and type included). */
 static const uint32_t frame_fields[WIRE_TYPE__MAX + 1] = {
-    [WIRE_REQUEST] = 5,   [WIRE_REPLY] = 8,      [WIRE_STATUS_REQ] = 3,
+    [WIRE_REQUEST] = 5,   [WIRE_REPLY] = 9,      [WIRE_STATUS_REQ] = 3,
     [WIRE_STATUS] = 16,   [WIRE_PAXOS] = 12,     [WIRE_COMMITTED] = 6,
     [WIRE_SUBSCRIBE] = 5, [WIRE_CHECKPOINT] = 4, [WIRE_SNAPSHOT_REQUIRED] = 3,
     [WIRE_PBFT] = 10, /* wire_pbft.c */
-    [WIRE_STATE_REQ] = 8, [WIRE_STATE_CHUNK] = 10,
+    [WIRE_STATE_REQ] = 8, [WIRE_STATE_CHUNK] = 10, [WIRE_REPLIES] = 3,
 };
 
 #define PAXOS_ENTRY_FIELDS 5
@@ -41,6 +41,7 @@ static const char *const type_names[WIRE_TYPE__MAX + 1] = {
     [WIRE_PBFT] = "PBFT",
     [WIRE_STATE_REQ] = "STATE_REQ",
     [WIRE_STATE_CHUNK] = "STATE_CHUNK",
+    [WIRE_REPLIES] = "REPLIES",
 };
 
 /* Returns the first error of a sequence of reads. */
@@ -102,6 +103,7 @@ int wire_encode_reply(struct smr_buf *out, const struct wire_reply *msg)
     enc_u64(&e, (uint64_t)msg->status);
     enc_u64(&e, msg->leader_hint);
     enc_bin(&e, msg->result, msg->result_len);
+    enc_bin(&e, msg->tag, msg->has_tag ? SMR_TAG_BYTES : 0);
     return enc_end(&e);
 }
 
@@ -339,7 +341,15 @@ int wire_decode_reply(const uint8_t *frame, size_t len, struct wire_reply *out)
     TRY(wire_read_uint(&r, WIRE_REPLY__MAX, &status));
     TRY(wire_read_u32(&r, &m.leader_hint));
     TRY(wire_read_bin(&r, WIRE_RESULT_BYTES_MAX, &m.result, &m.result_len));
+    const uint8_t *tag;
+    uint32_t tag_len;
+    TRY(wire_read_bin(&r, SMR_TAG_BYTES, &tag, &tag_len));
+    if (tag_len != 0 && tag_len != SMR_TAG_BYTES)
+        return SMR_EMALFORMED;
     TRY(wire_read_end(&r));
+    m.has_tag = tag_len != 0;
+    if (m.has_tag)
+        memcpy(m.tag, tag, SMR_TAG_BYTES);
     m.status = (enum wire_reply_status)status;
     *out = m;
     return SMR_OK;
@@ -538,6 +548,93 @@ int wire_decode_state_chunk(const uint8_t *frame, size_t len,
         return SMR_EMALFORMED;
     *out = m;
     return SMR_OK;
+}
+
+/* ---- REPLIES ------------------------------------------------------------ */
+
+/* Written byte by byte rather than through the packer: the frames array is
+ * always an array 32 (0xdd, count big-endian) so its count can be patched in
+ * place as frames join. */
+#define REPLIES_HEAD 8 /* fixarray 3, version, type, 0xdd, u32 count */
+
+int wire_replies_start(struct smr_buf *out)
+{
+    static_assert(WIRE_VERSION < 0x80 && WIRE_REPLIES < 0x80,
+                  "REPLIES header uses positive fixints");
+    const uint8_t head[REPLIES_HEAD] = {0x93, WIRE_VERSION, WIRE_REPLIES, 0xdd};
+    smr_buf_reset(out);
+    return smr_buf_append(out, head, sizeof head);
+}
+
+uint32_t wire_replies_count(const struct smr_buf *b)
+{
+    const uint8_t *c = b->data + 4;
+    return b->len < REPLIES_HEAD ? 0
+                                 : (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
+                                       (uint32_t)c[2] << 8 | c[3];
+}
+
+int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len)
+{
+    uint32_t n = wire_replies_count(out);
+    uint8_t bin[5];
+    size_t hl;
+    if (len <= UINT8_MAX) {
+        bin[0] = 0xc4, bin[1] = (uint8_t)len, hl = 2;
+    } else if (len <= UINT16_MAX) {
+        bin[0] = 0xc5, bin[1] = (uint8_t)(len >> 8), bin[2] = (uint8_t)len;
+        hl = 3;
+    } else {
+        bin[0] = 0xc6, bin[1] = (uint8_t)(len >> 24);
+        bin[2] = (uint8_t)(len >> 16), bin[3] = (uint8_t)(len >> 8);
+        bin[4] = (uint8_t)len, hl = 5;
+    }
+    assert(out->len >= REPLIES_HEAD);
+    if (n >= WIRE_REPLIES_MAX ||
+        len > WIRE_REPLIES_BYTES_MAX - hl - out->len)
+        return SMR_ETOOBIG;
+    size_t was = out->len;
+    if (smr_buf_append(out, bin, hl) != SMR_OK ||
+        smr_buf_append(out, frame, len) != SMR_OK) {
+        out->len = was;
+        return SMR_ENOMEM;
+    }
+    n++;
+    uint8_t *c = out->data + 4;
+    c[0] = (uint8_t)(n >> 24), c[1] = (uint8_t)(n >> 16);
+    c[2] = (uint8_t)(n >> 8), c[3] = (uint8_t)n;
+    return SMR_OK;
+}
+
+int wire_decode_replies(const uint8_t *frame, size_t len,
+                        struct wire_replies *it)
+{
+    struct wire_reader r;
+    uint32_t n;
+    TRY(dec_begin(&r, frame, len, WIRE_REPLIES));
+    TRY(wire_read_array(&r, WIRE_REPLIES_MAX, &n));
+    struct wire_replies start = {r, n};
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *f;
+        uint32_t flen;
+        TRY(wire_read_bin(&r, SMR_FRAME_BYTES_MAX, &f, &flen));
+    }
+    TRY(wire_read_end(&r));
+    *it = start;
+    return SMR_OK;
+}
+
+bool wire_replies_next(struct wire_replies *it, const uint8_t **frame,
+                       size_t *len)
+{
+    const uint8_t *f;
+    uint32_t flen;
+    if (!it->left || wire_read_bin(&it->r, SMR_FRAME_BYTES_MAX, &f, &flen))
+        return false;
+    it->left--;
+    *frame = f;
+    *len = flen;
+    return true;
 }
 
 /* ---- Accounting -------------------------------------------------------- */

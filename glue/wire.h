@@ -6,7 +6,8 @@
  * are msgpack `bin`, flags are msgpack bools. Schemas (field order):
  *
  *   REQUEST            client_id, req_id, op
- *   REPLY              client_id, req_id, seq, status, leader_hint, result
+ *   REPLY              client_id, req_id, seq, status, leader_hint, result,
+ *                      tag (empty, or 16 bytes under PBFT)
  *   STATUS_REQ         nonce
  *   STATUS             nonce, node_id, is_leader, leader_hint, ballot,
  *                      committed_seq, executed_seq, frames_rejected, fsyncs,
@@ -27,6 +28,8 @@
  *                      tag
  *                      (state transfer between replicas; tag: 16 bytes, a
  *                      MAC with the pair's key over the other fields)
+ *   REPLIES            frames: an array (always array 32) of bins, each
+ *                      one whole REPLY frame (below: wire_replies_*)
  *
  * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
  * unpacker (it trusts declared sizes); they use the strict reader in
@@ -38,8 +41,8 @@
  * Ownership: encoders reset `out` and leave one frame in it; on failure
  * `out` is left empty. Decoders are zero copy: every decoded byte field
  * (op, result, batch) POINTS INTO the caller's frame and is valid only as
- * long as the frame is. (The 32-byte checkpoint digest is the exception: it
- * is copied into a fixed array.) A failed decode leaves its outputs
+ * long as the frame is. (The 32-byte checkpoint digest and the reply tag are
+ * the exceptions: they are copied into fixed arrays.) A failed decode leaves its outputs
  * unchanged, except the caller's PAXOS `entries` scratch array.
  *
  * Decoder return codes:
@@ -59,6 +62,7 @@
 
 #include "paxos.h"
 #include "smr.h"
+#include "wire_reader.h"
 
 #define WIRE_VERSION 1
 #define WIRE_RESULT_BYTES_MAX (1u << 20) /* one reply's result */
@@ -77,7 +81,8 @@ enum wire_type {
     WIRE_PBFT,              /* replica <-> replica, client -> replica */
     WIRE_STATE_REQ,         /* replica -> replica: send me snapshot bytes */
     WIRE_STATE_CHUNK,       /* replica -> replica: snapshot bytes */
-    WIRE_TYPE__MAX = WIRE_STATE_CHUNK,
+    WIRE_REPLIES,           /* replica -> client: several REPLY frames */
+    WIRE_TYPE__MAX = WIRE_REPLIES,
 };
 
 enum wire_reply_status {
@@ -97,6 +102,10 @@ struct wire_reply {
     smr_node_id leader_hint; /* WIRE_LEADER_UNKNOWN when unknown */
     const uint8_t *result;   /* borrowed; <= WIRE_RESULT_BYTES_MAX */
     uint32_t result_len;
+    /* PBFT: the replica's MAC for the client (ord_pbft_reply_tag); an
+     * empty bin on the wire when there is none (Paxos). */
+    bool has_tag;
+    uint8_t tag[SMR_TAG_BYTES];
 };
 
 struct wire_status_req {
@@ -222,6 +231,33 @@ int wire_decode_state_req(const uint8_t *frame, size_t len,
  * of the end. */
 int wire_decode_state_chunk(const uint8_t *frame, size_t len,
                             struct wire_state_chunk *out);
+
+/* REPLIES: the REPLY frames a replica sends one client connection in one
+ * loop iteration, as one frame (one send and one receive instead of one
+ * per request; glue/node_loop.c). Built in place: wire_replies_start, then
+ * wire_replies_add per REPLY frame (the frames array is an array 32 whose
+ * count is patched as frames join). wire_replies_add returns SMR_ETOOBIG
+ * when the frame would pass WIRE_REPLIES_BYTES_MAX or WIRE_REPLIES_MAX
+ * frames (send what is there and start again), leaving `out` as it was. */
+#define WIRE_REPLIES_BYTES_MAX (64u << 10)
+#define WIRE_REPLIES_MAX 4096
+int wire_replies_start(struct smr_buf *out);
+int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len);
+/* Frames in a REPLIES frame being built. */
+uint32_t wire_replies_count(const struct smr_buf *b);
+
+/* Reading one: wire_decode_replies checks the whole frame (header, array,
+ * every element a bin inside it, nothing trailing; the frames inside are
+ * not decoded) and sets up `it`; each wire_replies_next then yields one
+ * inner frame (borrowed from `frame`) until it returns false. */
+struct wire_replies {
+    struct wire_reader r;
+    uint32_t left;
+};
+int wire_decode_replies(const uint8_t *frame, size_t len,
+                        struct wire_replies *it);
+bool wire_replies_next(struct wire_replies *it, const uint8_t **frame,
+                       size_t *len);
 
 /* Frame accounting for status lines: one accepted count and one rejected
  * count per error code. Zero-initialize. */

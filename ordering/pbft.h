@@ -363,6 +363,33 @@ void ord_pbft_request_auth(const uint8_t (*keys)[ORD_PBFT_KEY_BYTES],
                            uint32_t n, uint64_t cluster_id,
                            const struct smr_request *r,
                            uint8_t (*out)[ORD_PBFT_MAC_BYTES]);
+/* Reply authenticators (TOCS §4.1: a reply carries a MAC for its client).
+ * A reply's tag is SipHash-2-4-128 with the key the client shares with the
+ * replying replica over a domain, the cluster id, the epoch, that
+ * replica's id, and
+ * every field of the reply: client id, request id, seq, status, leader
+ * hint and the result (or, for a result over 512 bytes, its BLAKE2b
+ * digest). The client checks it with its key for the socket's replica, so
+ * a reply cannot be forged, or moved to another replica's vote, by anyone
+ * without that key. */
+struct ord_pbft_reply {
+    smr_node_id from;
+    smr_client_id client_id;
+    smr_req_id req_id;
+    smr_seq seq;
+    uint32_t status;
+    uint32_t leader_hint;
+    const uint8_t *result;
+    uint32_t result_len;
+};
+void ord_pbft_reply_tag(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                        uint64_t cluster_id, smr_epoch epoch,
+                        const struct ord_pbft_reply *r,
+                        uint8_t tag[ORD_PBFT_MAC_BYTES]);
+/* The tag of this core's reply r to client r->client_id (r->from must be
+ * this core's id), with the client's key from the core's cache. */
+void ord_pbft_reply_seal(struct ord_pbft *p, const struct ord_pbft_reply *r,
+                         uint8_t tag[ORD_PBFT_MAC_BYTES]);
 /* Signed requests. The cluster's client CA certifies each block's signing
  * key: `cert` is the CA's signature over (block, pk). */
 void ord_pbft_client_cert(const uint8_t ca_sk[ORD_PBFT_SECRET_KEY_BYTES],

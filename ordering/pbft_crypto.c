@@ -288,6 +288,51 @@ bool pbft_request_check(struct ord_pbft *p, const struct smr_request *r,
     return sodium_memcmp(want, tag, sizeof want) == 0;
 }
 
+/* What a reply's tag covers (ord_pbft_reply_tag): like request_input, the
+ * fields inline and the result inline up to REQ_INLINE bytes. */
+#define REPLY_HEAD 72
+struct reply_input {
+    uint8_t b[REPLY_HEAD + REQ_INLINE];
+    size_t len;
+};
+
+void ord_pbft_reply_tag(const uint8_t key[ORD_PBFT_KEY_BYTES],
+                        uint64_t cluster_id, smr_epoch epoch,
+                        const struct ord_pbft_reply *r,
+                        uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    struct reply_input in;
+    bool inline_result = r->result_len <= REQ_INLINE;
+    memcpy(in.b, inline_result ? "strata-pbft-rep1" : "strata-pbft-rep2", 16);
+    smr_put_u64(in.b + 16, cluster_id);
+    smr_put_u64(in.b + 24, epoch);
+    smr_put_u32(in.b + 32, r->from);
+    smr_put_u32(in.b + 36, r->status);
+    smr_put_u64(in.b + 40, r->client_id);
+    smr_put_u64(in.b + 48, r->req_id);
+    smr_put_u64(in.b + 56, r->seq);
+    smr_put_u32(in.b + 64, r->leader_hint);
+    smr_put_u32(in.b + 68, r->result_len);
+    if (inline_result) {
+        if (r->result_len)
+            memcpy(in.b + REPLY_HEAD, r->result, r->result_len);
+        in.len = REPLY_HEAD + r->result_len;
+    } else {
+        crypto_generichash(in.b + REPLY_HEAD, PBFT_D, r->result, r->result_len,
+                           NULL, 0);
+        in.len = REPLY_HEAD + PBFT_D;
+    }
+    crypto_shorthash_siphashx24(tag, in.b, in.len, key);
+}
+
+void ord_pbft_reply_seal(struct ord_pbft *p, const struct ord_pbft_reply *r,
+                         uint8_t tag[ORD_PBFT_MAC_BYTES])
+{
+    assert(r->from == p->cfg.self);
+    ord_pbft_reply_tag(client_key(p, r->client_id), p->cfg.cluster_id,
+                       p->cfg.epoch, r, tag);
+}
+
 /* ------------------------------------------------------- signed requests */
 
 static void cert_digest(uint32_t block,

@@ -22,7 +22,7 @@ static const char *target_of(int type)
     if (type == WIRE_PBFT || type == WIRE_STATE_REQ ||
         type == WIRE_STATE_CHUNK)
         return "fuzz_wire_pbft";
-    if (type >= WIRE_COMMITTED)
+    if (type >= WIRE_COMMITTED && type != WIRE_REPLIES)
         return "fuzz_wire_stream";
     return "fuzz_wire_client";
 }

@@ -19,7 +19,7 @@
 #include "wire_pbft.h"
 
 enum wire_family {
-    WIRE_FAMILY_CLIENT = 1, /* REQUEST, REPLY, STATUS_REQ, STATUS */
+    WIRE_FAMILY_CLIENT = 1, /* REQUEST, REPLY, STATUS_REQ, STATUS, REPLIES */
     WIRE_FAMILY_PAXOS = 2,  /* PAXOS */
     WIRE_FAMILY_STREAM = 4, /* COMMITTED, SUBSCRIBE, CHECKPOINT, SNAPSHOT_* */
     WIRE_FAMILY_PBFT = 8,   /* PBFT, STATE_REQ, STATE_CHUNK */
@@ -97,7 +97,9 @@ static bool wc_reply_eq(const struct wire_reply *x, const struct wire_reply *y)
     return x->client_id == y->client_id && x->req_id == y->req_id &&
            x->seq == y->seq && x->status == y->status &&
            x->leader_hint == y->leader_hint &&
-           wc_bytes_eq(x->result, x->result_len, y->result, y->result_len);
+           wc_bytes_eq(x->result, x->result_len, y->result, y->result_len) &&
+           x->has_tag == y->has_tag &&
+           (!x->has_tag || memcmp(x->tag, y->tag, SMR_TAG_BYTES) == 0);
 }
 
 static bool wc_reply_redec(struct wc_bufs *w, const struct wire_reply *m)
@@ -113,6 +115,58 @@ static int wc_reply(struct wc_bufs *w, const uint8_t *f, size_t len)
     int rc = wire_decode_reply(f, len, &m);
     WC_ROUND_TRIP(rc, wc_inside(m.result, m.result_len, f, len),
                   wire_encode_reply(&w->a, &m), wc_reply_redec(w, &m));
+}
+
+/* REPLIES: re-encoded from its inner frames (array 32, shortest bins);
+ * the inner frames are compared as bytes (the client decodes each one). */
+static int wc_replies_encode(struct smr_buf *out, struct wire_replies it)
+{
+    const uint8_t *f;
+    size_t n;
+    int rc = wire_replies_start(out);
+    while (rc == SMR_OK && wire_replies_next(&it, &f, &n))
+        rc = wire_replies_add(out, f, n);
+    return rc;
+}
+
+static bool wc_replies_eq(struct wire_replies x, struct wire_replies y)
+{
+    const uint8_t *fx, *fy;
+    size_t nx, ny;
+    bool more_x, more_y;
+    do {
+        more_x = wire_replies_next(&x, &fx, &nx);
+        more_y = wire_replies_next(&y, &fy, &ny);
+        if (more_x != more_y || (more_x && !wc_bytes_eq(fx, nx, fy, ny)))
+            return false;
+    } while (more_x);
+    return true;
+}
+
+static bool wc_replies_inside(struct wire_replies it, const uint8_t *f,
+                              size_t len)
+{
+    const uint8_t *p;
+    size_t n;
+    while (wire_replies_next(&it, &p, &n))
+        if (!wc_inside(p, n, f, len))
+            return false;
+    return true;
+}
+
+static bool wc_replies_redec(struct wc_bufs *w, struct wire_replies m)
+{
+    struct wire_replies m2;
+    return wire_decode_replies(w->a.data, w->a.len, &m2) == SMR_OK &&
+           wc_replies_eq(m, m2) && wc_replies_encode(&w->b, m2) == 0;
+}
+
+static int wc_replies(struct wc_bufs *w, const uint8_t *f, size_t len)
+{
+    struct wire_replies m;
+    int rc = wire_decode_replies(f, len, &m);
+    WC_ROUND_TRIP(rc, wc_replies_inside(m, f, len),
+                  wc_replies_encode(&w->a, m), wc_replies_redec(w, m));
 }
 
 static bool wc_status_req_redec(struct wc_bufs *w,
@@ -495,6 +549,7 @@ static int wire_check_frame(const uint8_t *f, size_t len, unsigned families)
         {WIRE_FAMILY_CLIENT, WIRE_REPLY, wc_reply},
         {WIRE_FAMILY_CLIENT, WIRE_STATUS_REQ, wc_status_req},
         {WIRE_FAMILY_CLIENT, WIRE_STATUS, wc_status},
+        {WIRE_FAMILY_CLIENT, WIRE_REPLIES, wc_replies},
         {WIRE_FAMILY_PAXOS, WIRE_PAXOS, wc_paxos},
         {WIRE_FAMILY_STREAM, WIRE_COMMITTED, wc_committed},
         {WIRE_FAMILY_STREAM, WIRE_SUBSCRIBE, wc_subscribe},

@@ -118,8 +118,30 @@ static void ws_client(struct wire_samples *w)
                                (enum wire_reply_status)i,
                                i == 1 ? WIRE_LEADER_UNKNOWN : ws_v32(i),
                                bytes,
-                               lens[i % 4]};
+                               lens[i % 4],
+                               i % 2 == 1,
+                               {0}};
+        memset(p.tag, 0x40 + (int)i, sizeof p.tag); /* sent when has_tag */
         ws_done(w, wire_encode_reply(ws_next(w), &p), WIRE_REPLY, "reply", i);
+    }
+    /* REPLIES of 0, 1 and 4 REPLY frames (the fourth with a 300-byte
+     * result, so a bin 16). */
+    static const unsigned counts[] = {0, 1, 4};
+    for (unsigned i = 0; i < 3; i++) {
+        struct smr_buf one, *f = ws_next(w);
+        smr_buf_init(&one);
+        int rc = wire_replies_start(f);
+        for (unsigned k = 0; rc == SMR_OK && k < counts[i]; k++) {
+            struct wire_reply p = {ws_v(k), ws_v(k + 1), ws_v(k + 2),
+                                   WIRE_REPLY_OK, ws_v32(k), bytes,
+                                   lens[k % 4], k % 2 == 0, {0}};
+            memset(p.tag, 0x60 + (int)k, sizeof p.tag);
+            rc = wire_encode_reply(&one, &p);
+            if (rc == SMR_OK)
+                rc = wire_replies_add(f, one.data, one.len);
+        }
+        smr_buf_free(&one);
+        ws_done(w, rc, WIRE_REPLIES, "replies", i);
     }
     for (unsigned i = 0; i < 2; i++) {
         struct wire_status_req q = {i ? UINT64_MAX : 0};

@@ -376,6 +376,9 @@ END_TEST
 /* Four fake replicas (ROUTER sockets on ipc paths) in front of a PBFT
  * client: what it sends, and when it signs. */
 struct fakes {
+    const struct glue_keys *k; /* the client's credential */
+    uint64_t cluster_id;
+    smr_epoch epoch;
     void *ctx, *r[4];
     char path[4][64];
     uint8_t id[4][256];
@@ -391,6 +394,11 @@ static void fakes_open(struct fakes *fk, struct glue_config *c,
     c->n_replicas = 4;
     glue_keys_derive(5, 4, 1, k);
     c->keys_mem = k;
+    fk->k = k;
+    struct ord_pbft_config pc;
+    glue_config_pbft(c, 0, NULL, &pc);
+    fk->cluster_id = pc.cluster_id;
+    fk->epoch = pc.epoch;
     fk->ctx = zmq_ctx_new();
     for (int i = 0; i < 4; i++) {
         c->replicas[i].id = (smr_node_id)i;
@@ -438,6 +446,22 @@ static bool fake_recv(struct fakes *fk, int i, struct ord_pbft_msg *m,
     return true;
 }
 
+/* Tags `rep` as replica `as` would (the key the client shares with it,
+ * derived here from the client's side), or leaves it untagged (`as` < 0). */
+static void fake_tag(const struct fakes *fk, int as, struct wire_reply *rep)
+{
+    uint8_t keys[4][ORD_PBFT_KEY_BYTES];
+    rep->has_tag = as >= 0;
+    if (as < 0)
+        return;
+    ck_assert_int_eq(glue_pbft_client_keys(fk->k, 4, rep->client_id, keys),
+                     SMR_OK);
+    struct ord_pbft_reply r = {(smr_node_id)as, rep->client_id, rep->req_id,
+                               rep->seq,        rep->status,    rep->leader_hint,
+                               rep->result,     rep->result_len};
+    ord_pbft_reply_tag(keys[as], fk->cluster_id, fk->epoch, &r, rep->tag);
+}
+
 static void fake_reply(struct fakes *fk, int i, const struct ord_pbft_msg *m,
                        enum wire_reply_status status, const char *result)
 {
@@ -448,6 +472,7 @@ static void fake_reply(struct fakes *fk, int i, const struct ord_pbft_msg *m,
                              .leader_hint = 0,
                              .result = (const uint8_t *)result,
                              .result_len = (uint32_t)strlen(result)};
+    fake_tag(fk, i, &rep);
     struct smr_buf f;
     smr_buf_init(&f);
     ck_assert_int_eq(wire_encode_reply(&f, &rep), SMR_OK);
@@ -519,6 +544,133 @@ START_TEST(test_client_signs_when_asked_and_on_retry)
 }
 END_TEST
 
+/* Replies bundled in one REPLIES frame count one by one, each as its
+ * replica's reply; an inner frame that is not a valid REPLY is skipped, and
+ * a REPLIES frame that is malformed anywhere is dropped whole. */
+static void fake_replies(struct fakes *fk, int i, const struct ord_pbft_msg *m,
+                         int n_m, bool garbage, bool break_count)
+{
+    struct smr_buf f, one;
+    smr_buf_init(&f);
+    smr_buf_init(&one);
+    ck_assert_int_eq(wire_replies_start(&f), SMR_OK);
+    for (int k = 0; k < n_m; k++) {
+        struct wire_reply rep = {.client_id = m[k].client_id,
+                                 .req_id = m[k].req_id,
+                                 .seq = 1,
+                                 .status = WIRE_REPLY_OK,
+                                 .result = (const uint8_t *)"ok",
+                                 .result_len = 2};
+        fake_tag(fk, i, &rep);
+        ck_assert_int_eq(wire_encode_reply(&one, &rep), SMR_OK);
+        ck_assert_int_eq(wire_replies_add(&f, one.data, one.len), SMR_OK);
+        if (garbage && k == 0)
+            ck_assert_int_eq(wire_replies_add(&f, one.data, one.len - 1),
+                             SMR_OK);
+    }
+    if (break_count)
+        f.data[7]++; /* one more frame declared than there are */
+    zmq_send(fk->r[i], fk->id[i], fk->id_len[i], ZMQ_SNDMORE);
+    zmq_send(fk->r[i], f.data, f.len, 0);
+    smr_buf_free(&f);
+    smr_buf_free(&one);
+}
+
+START_TEST(test_bundled_replies_vote)
+{
+    struct fakes fk;
+    struct glue_config c;
+    static struct glue_keys k;
+    fakes_open(&fk, &c, &k);
+    struct glue_client *cl;
+    ck_assert_int_eq(glue_client_new_sessions(&c, fk.ctx, 3, &cl), SMR_OK);
+    struct ord_pbft_msg m[3];
+    for (uint32_t s = 0; s < 3; s++)
+        ck_assert_int_eq(glue_client_submit(cl, s, (const uint8_t *)"op", 2),
+                         SMR_OK);
+    for (int i = 0; i < 4; i++)
+        for (int s = 0; s < 3; s++)
+            ck_assert_msg(fake_recv(&fk, i, &m[s], 1000),
+                          "replica %d got %d requests", i, s);
+    uint64_t t0 = glue_mono_ms();
+    done_calls = 0;
+    fake_replies(&fk, 1, m, 3, false, false);
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 0); /* one replica each: f+1 is 2 */
+    fake_replies(&fk, 2, m, 3, false, true); /* malformed: dropped whole */
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 0);
+    fake_replies(&fk, 2, m, 2, true, false); /* a bad inner frame skipped */
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 2);
+    fake_replies(&fk, 1, &m[2], 1, false, false); /* the same replica again */
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 2);
+    fake_replies(&fk, 3, &m[2], 1, false, false);
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 3);
+    glue_client_destroy(&cl);
+    fakes_close(&fk);
+}
+END_TEST
+
+/* A reply counts only with its replica's tag: not untagged, not with
+ * another replica's tag, not with a tag over other fields. */
+START_TEST(test_reply_tags_checked)
+{
+    struct fakes fk;
+    struct glue_config c;
+    static struct glue_keys k;
+    fakes_open(&fk, &c, &k);
+    struct glue_client *cl;
+    ck_assert_int_eq(glue_client_new(&c, fk.ctx, &cl), SMR_OK);
+    ck_assert_int_eq(glue_client_submit(cl, 0, (const uint8_t *)"op", 2),
+                     SMR_OK);
+    struct ord_pbft_msg m;
+    for (int i = 0; i < 4; i++)
+        ck_assert(fake_recv(&fk, i, &m, 1000));
+    uint64_t t0 = glue_mono_ms();
+    done_calls = 0;
+    struct wire_reply rep = {.client_id = m.client_id,
+                             .req_id = m.req_id,
+                             .seq = 1,
+                             .status = WIRE_REPLY_OK,
+                             .result = (const uint8_t *)"ok",
+                             .result_len = 2};
+    struct smr_buf f;
+    smr_buf_init(&f);
+    struct {
+        int sender, tag_as;
+        uint64_t tagged_seq; /* the seq the tag covers */
+    } bad[] = {
+        {1, -1, 1}, /* untagged */
+        {1, 2, 1},  /* replica 2's tag, over replica 1's link */
+        {2, 1, 1},  /* and the reverse */
+        {3, 3, 2},  /* a tag over another seq */
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        rep.seq = bad[b].tagged_seq;
+        fake_tag(&fk, bad[b].tag_as, &rep);
+        rep.seq = 1;
+        ck_assert_int_eq(wire_encode_reply(&f, &rep), SMR_OK);
+        zmq_send(fk.r[bad[b].sender], fk.id[bad[b].sender],
+                 fk.id_len[bad[b].sender], ZMQ_SNDMORE);
+        zmq_send(fk.r[bad[b].sender], f.data, f.len, 0);
+    }
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 0);
+    fake_reply(&fk, 1, &m, WIRE_REPLY_OK, "ok");
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 0);
+    fake_reply(&fk, 2, &m, WIRE_REPLY_OK, "ok");
+    poll_for(cl, t0, 50);
+    ck_assert_int_eq(done_calls, 1);
+    smr_buf_free(&f);
+    glue_client_destroy(&cl);
+    fakes_close(&fk);
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -530,6 +682,8 @@ int main(void)
     tcase_add_test(tc, test_secret_key_of_another_replica_refused);
     tcase_add_test(tc, test_reply_vote);
     tcase_add_test(tc, test_client_signs_when_asked_and_on_retry);
+    tcase_add_test(tc, test_bundled_replies_vote);
+    tcase_add_test(tc, test_reply_tags_checked);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -86,6 +86,7 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         struct ord_pbft_msg b;
         struct wire_state_req stq;
         struct wire_state_chunk stc;
+        struct wire_replies rs;
     } u;
     static struct wire_pbft_store store;
     uint64_t cid;
@@ -115,6 +116,8 @@ static int decode_as(int type, const uint8_t *f, size_t len)
         return wire_decode_state_req(f, len, &u.stq);
     case WIRE_STATE_CHUNK:
         return wire_decode_state_chunk(f, len, &u.stc);
+    case WIRE_REPLIES:
+        return wire_decode_replies(f, len, &u.rs);
     }
     ck_abort_msg("no decoder for type %d", type);
     return -1;
@@ -199,10 +202,16 @@ START_TEST(test_reply_roundtrip)
                                (enum wire_reply_status)st,
                                WIRE_LEADER_UNKNOWN,
                                big,
-                               st == 0 ? WIRE_RESULT_BYTES_MAX : 0};
+                               st == 0 ? WIRE_RESULT_BYTES_MAX : 0,
+                               st % 2 == 0,
+                               {0}};
+        memset(r.tag, 0x30 + st, sizeof r.tag);
         struct wire_reply d;
         ck_assert_int_eq(wire_encode_reply(&f, &r), SMR_OK);
         ck_assert_int_eq(wire_decode_reply(f.data, f.len, &d), SMR_OK);
+        ck_assert_int_eq(d.has_tag, r.has_tag);
+        if (r.has_tag)
+            ck_assert_mem_eq(d.tag, r.tag, SMR_TAG_BYTES);
         ck_assert_uint_eq(d.client_id, UINT64_MAX);
         ck_assert_uint_eq(d.req_id, 0);
         ck_assert_uint_eq(d.seq, UINT64_MAX);
@@ -214,6 +223,17 @@ START_TEST(test_reply_roundtrip)
     struct wire_reply r = {.result = big,
                            .result_len = WIRE_RESULT_BYTES_MAX + 1};
     ck_assert_int_eq(wire_encode_reply(&f, &r), SMR_ETOOBIG);
+    /* A tag is 0 or 16 bytes: 8 bytes is malformed. */
+    static const uint8_t short_tag[] = {0x99, 1, WIRE_REPLY, 1, 2, 3, 0, 0,
+                                        0xc4, 0, 0xc4, 8, 1, 2, 3, 4, 5, 6,
+                                        7, 8};
+    struct wire_reply d;
+    ck_assert_int_eq(wire_decode_reply(short_tag, sizeof short_tag, &d),
+                     SMR_EMALFORMED);
+    static const uint8_t long_tag[] = {0x99, 1, WIRE_REPLY, 1, 2, 3, 0, 0,
+                                       0xc4, 0, 0xc4, 17};
+    ck_assert_int_eq(wire_decode_reply(long_tag, sizeof long_tag, &d),
+                     SMR_ETOOBIG);
     free(big);
     smr_buf_free(&f);
 }
@@ -426,6 +446,88 @@ START_TEST(test_state_frames)
 }
 END_TEST
 
+/* REPLIES: built in place up to its byte and count bounds, read back frame
+ * by frame; a frame that does not fit leaves the bundle as it was. */
+START_TEST(test_replies_bundle)
+{
+    struct smr_buf f, one;
+    smr_buf_init(&f);
+    smr_buf_init(&one);
+    static uint8_t result[600];
+    memset(result, 0x5a, sizeof result);
+    ck_assert_int_eq(wire_replies_start(&f), SMR_OK);
+    uint32_t added = 0;
+    int rc = SMR_OK;
+    while (rc == SMR_OK) {
+        struct wire_reply p = {
+            100 + added, added, 7, WIRE_REPLY_OK, 1, result,
+            added % 3 == 0 ? 0 : added % 3 == 1 ? 40 : 600, true, {0}};
+        ck_assert_int_eq(wire_encode_reply(&one, &p), SMR_OK);
+        size_t was = f.len;
+        rc = wire_replies_add(&f, one.data, one.len);
+        if (rc == SMR_OK)
+            added++;
+        else
+            ck_assert_uint_eq(f.len, was);
+    }
+    ck_assert_int_eq(rc, SMR_ETOOBIG);
+    ck_assert_uint_le(f.len, WIRE_REPLIES_BYTES_MAX);
+    ck_assert_uint_eq(wire_replies_count(&f), added);
+    ck_assert_uint_gt(added, 100);
+
+    struct wire_replies it;
+    ck_assert_int_eq(wire_decode_replies(f.data, f.len, &it), SMR_OK);
+    const uint8_t *rf;
+    size_t rlen;
+    uint32_t seen = 0;
+    while (wire_replies_next(&it, &rf, &rlen)) {
+        struct wire_reply d;
+        ck_assert_int_eq(wire_decode_reply(rf, rlen, &d), SMR_OK);
+        ck_assert_uint_eq(d.client_id, 100 + seen);
+        ck_assert_uint_eq(d.req_id, seen);
+        ck_assert_uint_eq(d.result_len,
+                          seen % 3 == 0 ? 0 : seen % 3 == 1 ? 40 : 600);
+        ck_assert(inside(rf, rlen, &f));
+        seen++;
+    }
+    ck_assert_uint_eq(seen, added);
+    int type = 0;
+    ck_assert_int_eq(wire_peek_type(f.data, f.len, &type), SMR_OK);
+    ck_assert_int_eq(type, WIRE_REPLIES);
+    /* A REPLY is not a REPLIES, and the reverse. */
+    ck_assert_int_eq(wire_decode_replies(one.data, one.len, &it), SMR_ETYPE);
+    struct wire_reply d;
+    ck_assert_int_eq(wire_decode_reply(f.data, f.len, &d), SMR_ETYPE);
+
+    /* The count bound: WIRE_REPLIES_MAX tiny frames. */
+    static const uint8_t tiny[1] = {0};
+    ck_assert_int_eq(wire_replies_start(&f), SMR_OK);
+    for (uint32_t i = 0; i < WIRE_REPLIES_MAX; i++)
+        ck_assert_int_eq(wire_replies_add(&f, tiny, 1), SMR_OK);
+    ck_assert_int_eq(wire_replies_add(&f, tiny, 1), SMR_ETOOBIG);
+    ck_assert_int_eq(wire_decode_replies(f.data, f.len, &it), SMR_OK);
+
+    /* Hostile: a count beyond its elements, an element that is not a bin,
+     * a bin past the end, bytes after the last element. */
+    static const uint8_t more[] = {0x93, 1, WIRE_REPLIES, 0xdd, 0, 0, 0, 2,
+                                   0xc4, 1, 0};
+    static const uint8_t not_bin[] = {0x93, 1, WIRE_REPLIES, 0x91, 0x01};
+    static const uint8_t past[] = {0x93, 1, WIRE_REPLIES, 0x91, 0xc4, 9, 0};
+    static const uint8_t trail[] = {0x93, 1, WIRE_REPLIES, 0x91, 0xc4, 1, 0,
+                                    0};
+    ck_assert_int_eq(wire_decode_replies(more, sizeof more, &it),
+                     SMR_ETRUNCATED);
+    ck_assert_int_eq(wire_decode_replies(not_bin, sizeof not_bin, &it),
+                     SMR_EMALFORMED);
+    ck_assert_int_eq(wire_decode_replies(past, sizeof past, &it),
+                     SMR_ETRUNCATED);
+    ck_assert_int_eq(wire_decode_replies(trail, sizeof trail, &it),
+                     SMR_EMALFORMED);
+    smr_buf_free(&f);
+    smr_buf_free(&one);
+}
+END_TEST
+
 START_TEST(test_samples_peek_and_check)
 {
     struct wire_samples w;
@@ -548,11 +650,12 @@ START_TEST(test_wrong_types)
     EXPECT(WIRE_REQUEST, SMR_EMALFORMED, 0x82, 1, 1, 1, 1);
     EXPECT(WIRE_REQUEST, SMR_EMALFORMED, 0x01);
     /* REPLY status out of its enum; u32 leader_hint of 2^32. */
-    EXPECT(WIRE_REPLY, SMR_OK, 0x98, 1, 2, 0, 0, 0, 3, 0xce, 0xff, 0xff, 0xff,
-           0xff, 0xc4, 0);
-    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 5, 0, 0xc4, 0);
-    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x98, 1, 2, 0, 0, 0, 0, 0xcf, 0, 0, 0, 1,
-           0, 0, 0, 0, 0xc4, 0);
+    EXPECT(WIRE_REPLY, SMR_OK, 0x99, 1, 2, 0, 0, 0, 3, 0xce, 0xff, 0xff, 0xff,
+           0xff, 0xc4, 0, 0xc4, 0);
+    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x99, 1, 2, 0, 0, 0, 5, 0, 0xc4, 0, 0xc4,
+           0);
+    EXPECT(WIRE_REPLY, SMR_EMALFORMED, 0x99, 1, 2, 0, 0, 0, 0, 0xcf, 0, 0, 0, 1,
+           0, 0, 0, 0, 0xc4, 0, 0xc4, 0);
     /* STATUS is_leader must be a bool, not an int. */
     EXPECT(WIRE_STATUS, SMR_OK, 0xdc, 0, 16, 1, 4, 0, 0, 0xc2, 0, 0, 0, 0, 0, 0,
            0, 0, 0, 0, 0);
@@ -685,7 +788,7 @@ START_TEST(test_huge_declared_lengths)
            0xff);
     EXPECT(WIRE_COMMITTED, SMR_ETOOBIG, 0x96, 1, 6, 0, 0, 0, 0xc6, 0xff, 0xff,
            0xff, 0xff);
-    EXPECT(WIRE_REPLY, SMR_ETOOBIG, 0x98, 1, 2, 0, 0, 0, 0, 0, 0xc6, 0x7f, 0xff,
+    EXPECT(WIRE_REPLY, SMR_ETOOBIG, 0x99, 1, 2, 0, 0, 0, 0, 0, 0xc6, 0x7f, 0xff,
            0xff, 0xff);
     /* A bin within its bound but longer than the frame. */
     EXPECT(WIRE_REQUEST, SMR_ETRUNCATED, 0x95, 1, 1, 0, 0, 0xc6, 0x00, 0x10,
@@ -780,6 +883,7 @@ static Suite *wire_suite(void)
     tcase_add_test(rt, test_paxos_roundtrip);
     tcase_add_test(rt, test_stream_roundtrip);
     tcase_add_test(rt, test_state_frames);
+    tcase_add_test(rt, test_replies_bundle);
     tcase_add_test(rt, test_samples_peek_and_check);
     suite_add_tcase(s, rt);
     TCase *bad = tcase_create("hostile");
