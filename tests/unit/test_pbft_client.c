@@ -499,6 +499,22 @@ static void poll_for(struct glue_client *cl, uint64_t now, int ms)
     }
 }
 
+/* Opens the fakes and a one-session client, and submits one request: its
+ * first goes to every replica, unsigned; *m is the copy replica 3 got. */
+static void one_request(struct fakes *fk, struct glue_config *c,
+                        struct glue_keys *k, struct glue_client **cl,
+                        struct ord_pbft_msg *m)
+{
+    fakes_open(fk, c, k);
+    ck_assert_int_eq(glue_client_new(c, fk->ctx, cl), SMR_OK);
+    ck_assert_int_eq(glue_client_submit(*cl, 0, (const uint8_t *)"op", 2),
+                     SMR_OK);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(fake_recv(fk, i, m, 1000), "replica %d got nothing", i);
+        ck_assert_ptr_null(m->proof);
+    }
+}
+
 /* A first request goes to all, unsigned; SIGN from a replica gets it signed
  * to that replica at once, once; a retry after the timeout goes to all,
  * signed; f+1 matching replies complete it. */
@@ -507,16 +523,9 @@ START_TEST(test_client_signs_when_asked_and_on_retry)
     struct fakes fk;
     struct glue_config c;
     static struct glue_keys k;
-    fakes_open(&fk, &c, &k);
     struct glue_client *cl;
-    ck_assert_int_eq(glue_client_new(&c, fk.ctx, &cl), SMR_OK);
-    ck_assert_int_eq(glue_client_submit(cl, 0, (const uint8_t *)"op", 2),
-                     SMR_OK);
     struct ord_pbft_msg m;
-    for (int i = 0; i < 4; i++) {
-        ck_assert_msg(fake_recv(&fk, i, &m, 1000), "replica %d got nothing", i);
-        ck_assert_ptr_null(m.proof);
-    }
+    one_request(&fk, &c, &k, &cl, &m);
     uint64_t t0 = glue_mono_ms(); /* the clock submit used */
     fake_reply(&fk, 0, &m, WIRE_REPLY_SIGN, "");
     poll_for(cl, t0, 50);
@@ -621,14 +630,9 @@ START_TEST(test_reply_tags_checked)
     struct fakes fk;
     struct glue_config c;
     static struct glue_keys k;
-    fakes_open(&fk, &c, &k);
     struct glue_client *cl;
-    ck_assert_int_eq(glue_client_new(&c, fk.ctx, &cl), SMR_OK);
-    ck_assert_int_eq(glue_client_submit(cl, 0, (const uint8_t *)"op", 2),
-                     SMR_OK);
     struct ord_pbft_msg m;
-    for (int i = 0; i < 4; i++)
-        ck_assert(fake_recv(&fk, i, &m, 1000));
+    one_request(&fk, &c, &k, &cl, &m);
     uint64_t t0 = glue_mono_ms();
     done_calls = 0;
     struct wire_reply rep = {.client_id = m.client_id,
