@@ -536,6 +536,8 @@ int glue_node_end_burst(struct glue_node *n, bool any)
         rc = fire_timers(n);
     if (rc == SMR_OK)
         glue_state_tick(n);
+    if (n->io->client_flush) /* replies need not wait for this fsync */
+        n->io->client_flush(n->io_arg);
     if (rc == SMR_OK)
         rc = glue_node_make_durable(n);
     if (rc == SMR_OK && n->engine)

@@ -4,14 +4,14 @@
  *
  * The loop polls the peer socket (PULL, replica-to-replica protocol frames:
  * PAXOS or PBFT) and the client socket (ROUTER: REQUEST and STATUS_REQ in,
- * STATUS and REPLY out, a loop iteration's replies to one client connection
- * bundled as one REPLIES frame), steps the core with every decoded frame, then ends
- * each burst with FLUSH (so requests that arrived together share a batch),
- * fires due timers, makes every queued write durable with one fsync (group
- * commit), and only then releases the sends that waited for it. The
- * executor runs in the same thread and consumes the Committed stream
- * directly: a committed entry is already durable on a quorum, so no second
- * fsync sits on the write path.
+ * STATUS and REPLY out, a burst's replies to one client connection
+ * bundled as one REPLIES frame), steps the core with every decoded frame,
+ * then ends each burst with FLUSH (so requests that arrived together share
+ * a batch), fires due timers, makes every queued write durable with one
+ * fsync (group commit), and only then releases the sends that waited for
+ * it. The executor runs in the same thread and consumes the Committed
+ * stream directly: a committed entry is already durable on a quorum, so no
+ * second fsync sits on the write path.
  */
 #ifndef STRATA_GLUE_NODE_H
 #define STRATA_GLUE_NODE_H
@@ -30,11 +30,14 @@ struct glue_io_ops {
                       size_t len);
     void (*client_send)(void *arg, const uint8_t *route, size_t route_len,
                         const uint8_t *frame, size_t len);
-    /* Optional: a REPLY frame. The ZeroMQ driver holds the replies of one
-     * loop iteration and sends them as one REPLIES frame per client
+    /* Optional: a REPLY frame. The ZeroMQ driver holds the replies of an
+     * input burst and sends them as one REPLIES frame per client
      * connection. NULL: sent through client_send. */
     void (*client_reply)(void *arg, const uint8_t *route, size_t route_len,
                          const uint8_t *frame, size_t len);
+    /* Optional, with client_reply: send the replies held so far. Called
+     * before each group commit. */
+    void (*client_flush)(void *arg);
     /* To the separate executor routed `route` (the Committed stream);
      * false when its queue is full: the stream pauses there until the next
      * pump, so nothing is skipped. */

@@ -50,18 +50,23 @@ static void bundle_send(struct glue_node *n, struct glue_bundle *b)
     b->frame.len = 0;
 }
 
-/* Ends the loop iteration's replies: every held route's leave now. */
-static void flush_replies(struct glue_node *n)
+/* Sends every held route's replies: before the group commit of each burst
+ * (glue_node_end_burst: a reply need not wait for this iteration's fsync)
+ * and at the end of the iteration (replies the burst's end produced). */
+static void zmq_client_flush(void *arg)
 {
+    struct glue_node *n = arg;
     for (uint32_t i = 0; i < n->n_bundles; i++)
         bundle_send(n, &n->bundles[i]);
     n->n_bundles = 0;
 }
 
-/* Holds a REPLY frame for its route until the iteration ends, so that a
- * client connection with many sessions (strata bench, a proxy) gets one
- * frame per iteration rather than one per request. With more routes than
- * GLUE_BUNDLES in one iteration, the oldest held route leaves early. */
+/* Holds a REPLY frame for its route until the burst ends, so that a client
+ * connection with many sessions (strata bench, a proxy) gets one frame per
+ * burst rather than one per request. With more routes than GLUE_BUNDLES,
+ * the oldest held route leaves early; a bundle that would pass its bounds
+ * (wire_replies_add) leaves and a new one starts; a reply over half the
+ * byte bound leaves at once, bare. */
 static void zmq_client_reply(void *arg, const uint8_t *route,
                              size_t route_len, const uint8_t *frame,
                              size_t len)
@@ -96,8 +101,12 @@ static void zmq_client_reply(void *arg, const uint8_t *route,
         rc = wire_replies_start(&b->frame);
         if (rc == SMR_OK)
             rc = wire_replies_add(&b->frame, frame, len);
-        b->first_at = b->frame.len - len;
-        b->first_len = len;
+        if (rc == SMR_OK) {
+            b->first_at = b->frame.len - len;
+            b->first_len = len;
+        } else {
+            b->frame.len = 0; /* empty again: the next reply starts anew */
+        }
     }
     if (rc != SMR_OK)
         n->client_drops++; /* the client retries */
@@ -128,6 +137,7 @@ const struct glue_io_ops glue_zmq_io = {
     .peer_send = zmq_peer_send,
     .client_send = zmq_client_send,
     .client_reply = zmq_client_reply,
+    .client_flush = zmq_client_flush,
     .stream_send = zmq_stream_send,
     .now_ms = zmq_now_ms,
     .mono_ms = zmq_mono_ms,
@@ -262,7 +272,7 @@ static int iterate(struct glue_node *n)
     if (rc == SMR_OK)
         rc = glue_node_end_burst(n, any);
     glue_stream_pump(n);
-    flush_replies(n);
+    zmq_client_flush(n);
     publish_info(n);
     return rc;
 }

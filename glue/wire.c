@@ -568,10 +568,11 @@ int wire_replies_start(struct smr_buf *out)
 
 uint32_t wire_replies_count(const struct smr_buf *b)
 {
+    if (b->len < REPLIES_HEAD)
+        return 0;
     const uint8_t *c = b->data + 4;
-    return b->len < REPLIES_HEAD ? 0
-                                 : (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 |
-                                       (uint32_t)c[2] << 8 | c[3];
+    return (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 |
+           c[3];
 }
 
 int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len)
@@ -611,6 +612,8 @@ int wire_decode_replies(const uint8_t *frame, size_t len,
 {
     struct wire_reader r;
     uint32_t n;
+    if (len > WIRE_REPLIES_BYTES_MAX)
+        return SMR_ETOOBIG;
     TRY(dec_begin(&r, frame, len, WIRE_REPLIES));
     TRY(wire_read_array(&r, WIRE_REPLIES_MAX, &n));
     struct wire_replies start = {r, n};

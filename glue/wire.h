@@ -28,8 +28,9 @@
  *                      tag
  *                      (state transfer between replicas; tag: 16 bytes, a
  *                      MAC with the pair's key over the other fields)
- *   REPLIES            frames: an array (always array 32) of bins, each
- *                      one whole REPLY frame (below: wire_replies_*)
+ *   REPLIES            frames: an array of bins (array 32 as Strata
+ *                      builds it), each one whole REPLY frame; at most
+ *                      WIRE_REPLIES_BYTES_MAX in all (below: wire_replies_*)
  *
  * Encoders use msgpack-c's packer. Decoders never touch msgpack-c's
  * unpacker (it trusts declared sizes); they use the strict reader in
@@ -233,7 +234,7 @@ int wire_decode_state_chunk(const uint8_t *frame, size_t len,
                             struct wire_state_chunk *out);
 
 /* REPLIES: the REPLY frames a replica sends one client connection in one
- * loop iteration, as one frame (one send and one receive instead of one
+ * input burst, as one frame (one send and one receive instead of one
  * per request; glue/node_loop.c). Built in place: wire_replies_start, then
  * wire_replies_add per REPLY frame (the frames array is an array 32 whose
  * count is patched as frames join). wire_replies_add returns SMR_ETOOBIG
@@ -246,7 +247,8 @@ int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len);
 /* Frames in a REPLIES frame being built. */
 uint32_t wire_replies_count(const struct smr_buf *b);
 
-/* Reading one: wire_decode_replies checks the whole frame (header, array,
+/* Reading one: wire_decode_replies checks the whole frame (at most
+ * WIRE_REPLIES_BYTES_MAX, else SMR_ETOOBIG; header, an array of any width,
  * every element a bin inside it, nothing trailing; the frames inside are
  * not decoded) and sets up `it`; each wire_replies_next then yields one
  * inner frame (borrowed from `frame`) until it returns false. */

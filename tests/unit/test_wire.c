@@ -523,6 +523,25 @@ START_TEST(test_replies_bundle)
                      SMR_ETRUNCATED);
     ck_assert_int_eq(wire_decode_replies(trail, sizeof trail, &it),
                      SMR_EMALFORMED);
+    /* Any array width reads; past WIRE_REPLIES_BYTES_MAX nothing does (the
+     * fuzz oracle re-encodes what decodes, within that bound). */
+    static const uint8_t narrow[] = {0x93, 1, WIRE_REPLIES, 0xdc, 0, 1, 0xc4,
+                                     1, 0};
+    ck_assert_int_eq(wire_decode_replies(narrow, sizeof narrow, &it), SMR_OK);
+    smr_buf_reset(&f);
+    static const uint8_t head[] = {0x93, 1, WIRE_REPLIES, 0x92};
+    static const uint8_t bin40k[] = {0xc5, 40000 >> 8, 40000 & 0xff};
+    ck_assert_int_eq(smr_buf_append(&f, head, sizeof head), SMR_OK);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(smr_buf_append(&f, bin40k, sizeof bin40k), SMR_OK);
+        for (int k = 0; k < 40000; k++)
+            ck_assert_int_eq(smr_buf_append(&f, tiny, 1), SMR_OK);
+    }
+    ck_assert_int_eq(wire_decode_replies(f.data, f.len, &it), SMR_ETOOBIG);
+    /* A buffer never started holds no frames (and no pointer is formed). */
+    struct smr_buf empty;
+    smr_buf_init(&empty);
+    ck_assert_uint_eq(wire_replies_count(&empty), 0);
     smr_buf_free(&f);
     smr_buf_free(&one);
 }
