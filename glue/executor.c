@@ -73,6 +73,7 @@ struct glue_executor {
     uint64_t consumer_id;
     uint64_t last_progress_ms;
     struct smr_buf frame;
+    struct smr_buf replies; /* this burst's replies: a REPLIES frame */
     struct smr_buf snap;
     atomic_bool stop;
 };
@@ -106,6 +107,17 @@ static void exec_log(const struct glue_executor *x, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Sends the burst's replies, as one REPLIES frame, through our replica
+ * only (it forwards each to its client). */
+static void send_replies(struct glue_executor *x)
+{
+    if (wire_replies_count(&x->replies))
+        x->io->send(x->io_arg, x->replica, x->replies.data, x->replies.len);
+    x->replies.len = 0;
+}
+
+/* Holds a reply until the burst ends (glue_executor_end_burst): the replica
+ * gets one frame per burst, not one per request. */
 static void on_reply(void *arg, smr_client_id client, smr_req_id req,
                      smr_seq seq, const uint8_t *reply, uint32_t len,
                      bool from_session)
@@ -121,8 +133,21 @@ static void on_reply(void *arg, smr_client_id client, smr_req_id req,
         .result = reply,
         .result_len = len,
     };
-    if (wire_encode_reply(&x->frame, &r) == SMR_OK)
-        send_frame(x, x->replica); /* replies go through our replica only */
+    if (wire_encode_reply(&x->frame, &r) != SMR_OK)
+        return;
+    int rc = x->replies.len ? wire_replies_add(&x->replies, x->frame.data,
+                                               x->frame.len)
+                            : SMR_ETOOBIG;
+    if (rc == SMR_ETOOBIG) { /* none held yet, or no room: start again */
+        send_replies(x);
+        rc = wire_replies_start(&x->replies);
+        if (rc == SMR_OK)
+            rc = wire_replies_add(&x->replies, x->frame.data, x->frame.len);
+    }
+    if (rc != SMR_OK) { /* too big to bundle, or no memory: alone */
+        send_replies(x);
+        send_frame(x, x->replica);
+    }
 }
 
 static void subscribe_one(struct glue_executor *x, uint32_t k)
@@ -426,7 +451,9 @@ void glue_executor_start(struct glue_executor *x)
 
 int glue_executor_end_burst(struct glue_executor *x)
 {
-    return exe_barrier(x->engine); /* a parallel engine's replies leave */
+    int rc = exe_barrier(x->engine); /* a parallel engine's replies leave */
+    send_replies(x);
+    return rc;
 }
 
 /* Idle or stuck (a lost frame, a restarted replica): the same cursor
@@ -671,6 +698,7 @@ void glue_executor_destroy(struct glue_executor **px)
     if (x->own_sto)
         sto_close(&x->sto);
     smr_buf_free(&x->frame);
+    smr_buf_free(&x->replies);
     smr_buf_free(&x->snap);
     for (uint32_t k = 0; x->streams && k < x->n_streams; k++)
         for (int i = 0; i < AHEAD_MAX; i++)

@@ -5,9 +5,10 @@
  * It restores its last snapshot (kept in its own store, <storage.path>/
  * executor-<replica>), subscribes from its cursor with a bounded credit,
  * applies each entry in order through the same engine an embedded executor
- * uses, and sends every reply back to its replica, which routes it to the
- * client. Every checkpoint_interval entries it snapshots durably and sends
- * CHECKPOINT{seq, digest} to its replica.
+ * uses, and sends its replies back to its replica, one REPLIES frame per
+ * input burst, which routes each to its client. Every checkpoint_interval
+ * entries it snapshots durably and sends CHECKPOINT{seq, digest} to its
+ * replica.
  *
  * With a stream quorum of 1 (crash faults) it follows its replica's stream
  * alone. With a quorum q > 1 (Byzantine faults: f+1, glue_stream_quorum)
@@ -16,7 +17,7 @@
  * replicas can make it apply what was not committed. Over ZeroMQ each
  * stream is a CURVE link keyed from the replicas' Ed25519 keys (curve.h):
  * the executor knows which replica a stream comes from, and a replica
- * takes REPLY and CHECKPOINT only from its own executor.
+ * takes replies and CHECKPOINT only from its own executor.
  *
  * The executor itself does no I/O: frames come in through
  * glue_executor_on_frame() and leave through glue_executor_io, so the same

@@ -107,13 +107,35 @@ static void on_subscribe(struct glue_node *n, const uint8_t *id, size_t id_len,
     c->last_seen_ms = n->io->mono_ms(n->io_arg);
 }
 
+/* Our executor's replies of one burst: each goes on to its client, as
+ * if it had come alone (a malformed one is counted and dropped). */
+static void forward_replies(struct glue_node *n, const uint8_t *f, size_t len)
+{
+    struct wire_replies it;
+    int rc = wire_decode_replies(f, len, &it);
+    if (rc != SMR_OK) {
+        wire_stats_count(&n->stats, rc);
+        return;
+    }
+    const uint8_t *rf;
+    size_t rlen;
+    while (wire_replies_next(&it, &rf, &rlen)) {
+        struct wire_reply r;
+        rc = wire_decode_reply(rf, rlen, &r);
+        if (rc == SMR_OK)
+            glue_node_reply_client(n, &r);
+        wire_stats_count(&n->stats, rc);
+    }
+}
+
 void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
                           size_t id_len, int who, const uint8_t *f,
                           size_t len)
 {
     int type = -1;
     int rc = wire_peek_type(f, len, &type);
-    bool vote = type == WIRE_REPLY || type == WIRE_CHECKPOINT;
+    bool vote = type == WIRE_REPLY || type == WIRE_REPLIES ||
+                type == WIRE_CHECKPOINT;
     if (rc == SMR_OK && vote && !is_own(n, who)) {
         rc = SMR_EFORBIDDEN;
     } else if (rc == SMR_OK && type == WIRE_SUBSCRIBE) {
@@ -126,6 +148,9 @@ void glue_stream_on_frame(struct glue_node *n, const uint8_t *id,
         rc = wire_decode_reply(f, len, &r);
         if (rc == SMR_OK)
             glue_node_reply_client(n, &r);
+    } else if (rc == SMR_OK && type == WIRE_REPLIES) {
+        forward_replies(n, f, len);
+        return; /* counted there, one per reply */
     } else if (rc == SMR_OK && type == WIRE_CHECKPOINT) {
         struct wire_checkpoint cp;
         rc = wire_decode_checkpoint(f, len, &cp);

@@ -44,6 +44,14 @@ static void w_send(void *arg, smr_node_id to, const uint8_t *f, size_t len)
     w->subscribes[to] += type == WIRE_SUBSCRIBE;
     w->replies[to] += type == WIRE_REPLY;
     w->checkpoints[to] += type == WIRE_CHECKPOINT;
+    if (type == WIRE_REPLIES) { /* a burst's replies: each counts */
+        struct wire_replies it;
+        const uint8_t *rf;
+        size_t rlen;
+        ck_assert_int_eq(wire_decode_replies(f, len, &it), SMR_OK);
+        while (wire_replies_next(&it, &rf, &rlen))
+            w->replies[to]++;
+    }
 }
 
 static uint64_t w_mono_ms(void *arg)

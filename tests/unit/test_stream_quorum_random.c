@@ -364,16 +364,26 @@ static void x_send(void *arg, smr_node_id to, const uint8_t *f, size_t len)
                       "checkpoint it applied (applied %llu)",
                       (unsigned long long)cp.seq,
                       (unsigned long long)w->applied);
-    } else if (type == WIRE_REPLY) {
-        struct wire_reply rp;
-        ck_assert_int_eq(wire_decode_reply(f, len, &rp), SMR_OK);
-        w->st[ST_replies]++;
-        /* A sequential engine replies inside execute(), before the
-         * observer hears of the entry. */
-        if (rp.seq == 0 || rp.seq > w->applied + 1)
-            violation(w, "REPLY for seq %llu, applied %llu",
-                      (unsigned long long)rp.seq,
-                      (unsigned long long)w->applied);
+    } else if (type == WIRE_REPLY || type == WIRE_REPLIES) {
+        /* A burst's replies come as one REPLIES frame, a reply too big to
+         * bundle alone. */
+        struct wire_replies it = {0};
+        const uint8_t *rf = f;
+        size_t rlen = len;
+        bool one = type == WIRE_REPLY;
+        ck_assert(one || wire_decode_replies(f, len, &it) == SMR_OK);
+        while (one || wire_replies_next(&it, &rf, &rlen)) {
+            struct wire_reply rp;
+            ck_assert_int_eq(wire_decode_reply(rf, rlen, &rp), SMR_OK);
+            w->st[ST_replies]++;
+            /* A sequential engine replies inside execute(), before the
+             * observer hears of the entry. */
+            if (rp.seq == 0 || rp.seq > w->applied + 1)
+                violation(w, "REPLY for seq %llu, applied %llu",
+                          (unsigned long long)rp.seq,
+                          (unsigned long long)w->applied);
+            one = false;
+        }
     } else {
         violation(w, "executor sent frame type %d", type);
     }
