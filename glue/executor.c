@@ -517,8 +517,11 @@ int glue_executor_run(struct glue_executor *x)
                  i++)
                 rc = glue_executor_on_frame(x, from[k], zmq_msg_data(&msg),
                                             zmq_msg_size(&msg));
+        /* Even after an error: the replies of the entries applied before
+         * it still leave (committed entries: their results stand). */
+        int end_rc = glue_executor_end_burst(x);
         if (rc == SMR_OK)
-            rc = glue_executor_end_burst(x);
+            rc = end_rc;
         glue_executor_tick(x);
     }
     zmq_msg_close(&msg);

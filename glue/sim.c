@@ -471,8 +471,9 @@ static void exec_deliver(struct sim *s, struct frame *f)
     if (!ex->up || f->tag != ex->incarnation)
         return; /* that connection is gone */
     int rc = glue_executor_on_frame(ex->x, f->from, f->data, f->len);
+    int end_rc = glue_executor_end_burst(ex->x); /* its replies, even so */
     if (rc == SMR_OK)
-        rc = glue_executor_end_burst(ex->x);
+        rc = end_rc;
     if (rc == SMR_EFSYNC)
         exec_down(s, ex, "fsync error: the executor stops");
     else if (rc != SMR_OK)

@@ -591,8 +591,9 @@ int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len)
         bin[4] = (uint8_t)len, hl = 5;
     }
     assert(out->len >= REPLIES_HEAD);
-    if (n >= WIRE_REPLIES_MAX ||
-        len > WIRE_REPLIES_BYTES_MAX - hl - out->len)
+    /* out->len <= WIRE_REPLIES_BYTES_MAX always: no subtraction wraps. */
+    if (n >= WIRE_REPLIES_MAX || len > WIRE_REPLIES_BYTES_MAX ||
+        hl + len > WIRE_REPLIES_BYTES_MAX - out->len)
         return SMR_ETOOBIG;
     size_t was = out->len;
     if (smr_buf_append(out, bin, hl) != SMR_OK ||
