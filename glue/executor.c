@@ -135,14 +135,10 @@ static void on_reply(void *arg, smr_client_id client, smr_req_id req,
     };
     if (wire_encode_reply(&x->frame, &r) != SMR_OK)
         return;
-    int rc = x->replies.len ? wire_replies_add(&x->replies, x->frame.data,
-                                               x->frame.len)
-                            : SMR_ETOOBIG;
-    if (rc == SMR_ETOOBIG) { /* none held yet, or no room: start again */
+    int rc = wire_replies_add(&x->replies, x->frame.data, x->frame.len);
+    if (rc == SMR_ETOOBIG) { /* no room: send what is held, start again */
         send_replies(x);
-        rc = wire_replies_start(&x->replies);
-        if (rc == SMR_OK)
-            rc = wire_replies_add(&x->replies, x->frame.data, x->frame.len);
+        rc = wire_replies_add(&x->replies, x->frame.data, x->frame.len);
     }
     if (rc != SMR_OK) { /* too big to bundle, or no memory: alone */
         send_replies(x);

@@ -29,13 +29,13 @@ struct glue_route {
     uint8_t id[GLUE_ROUTE_ID_BYTES];
 };
 
-/* The replies one loop iteration has for one client route, sent as one
- * REPLIES frame when the iteration ends (node_loop.c). */
+/* The replies one input burst has for one client route, sent as one
+ * REPLIES frame before the burst's group commit or when the loop iteration
+ * ends (node_loop.c). */
 struct glue_bundle {
     uint8_t id_len;
     uint8_t id[GLUE_ROUTE_ID_BYTES];
-    struct smr_buf frame; /* a REPLIES frame (wire_replies_start) */
-    size_t first_at, first_len; /* its first REPLY frame, sent bare alone */
+    struct smr_buf frame; /* a REPLIES frame, or empty */
 };
 
 /* A frame held until its LSN is durable, once for all its receivers. */

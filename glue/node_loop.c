@@ -38,9 +38,13 @@ static void zmq_client_send(void *arg, const uint8_t *route, size_t route_len,
 static void bundle_send(struct glue_node *n, struct glue_bundle *b)
 {
     uint32_t count = wire_replies_count(&b->frame);
-    if (count == 1)
-        zmq_client_send(n, b->id, b->id_len, b->frame.data + b->first_at,
-                        b->first_len);
+    struct wire_replies it;
+    const uint8_t *one;
+    size_t one_len;
+    if (count == 1 &&
+        wire_decode_replies(b->frame.data, b->frame.len, &it) == SMR_OK &&
+        wire_replies_next(&it, &one, &one_len))
+        zmq_client_send(n, b->id, b->id_len, one, one_len);
     else if (count > 1 &&
              (zmq_send(n->client_sock, b->id, b->id_len,
                        ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -94,19 +98,10 @@ static void zmq_client_reply(void *arg, const uint8_t *route,
         b->id_len = (uint8_t)route_len;
         memcpy(b->id, route, route_len);
     }
-    int rc = b->frame.len ? wire_replies_add(&b->frame, frame, len)
-                          : SMR_ETOOBIG;
-    if (rc == SMR_ETOOBIG) { /* none held yet, or no room: start again */
+    int rc = wire_replies_add(&b->frame, frame, len);
+    if (rc == SMR_ETOOBIG) { /* no room: send what is held, start again */
         bundle_send(n, b);
-        rc = wire_replies_start(&b->frame);
-        if (rc == SMR_OK)
-            rc = wire_replies_add(&b->frame, frame, len);
-        if (rc == SMR_OK) {
-            b->first_at = b->frame.len - len;
-            b->first_len = len;
-        } else {
-            b->frame.len = 0; /* empty again: the next reply starts anew */
-        }
+        rc = wire_replies_add(&b->frame, frame, len);
     }
     if (rc != SMR_OK)
         n->client_drops++; /* the client retries */

@@ -577,6 +577,14 @@ uint32_t wire_replies_count(const struct smr_buf *b)
 
 int wire_replies_add(struct smr_buf *out, const uint8_t *frame, size_t len)
 {
+    if (out->len == 0) { /* an empty buffer starts a REPLIES frame */
+        int rc = wire_replies_start(out);
+        if (rc == SMR_OK)
+            rc = wire_replies_add(out, frame, len);
+        if (rc != SMR_OK)
+            out->len = 0; /* as it was */
+        return rc;
+    }
     uint32_t n = wire_replies_count(out);
     uint8_t bin[5];
     size_t hl;

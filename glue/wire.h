@@ -237,9 +237,10 @@ int wire_decode_state_chunk(const uint8_t *frame, size_t len,
  * input burst, as one frame (one send and one receive instead of one
  * per request; glue/node_loop.c). Built in place: wire_replies_start, then
  * wire_replies_add per REPLY frame (the frames array is an array 32 whose
- * count is patched as frames join). wire_replies_add returns SMR_ETOOBIG
- * when the frame would pass WIRE_REPLIES_BYTES_MAX or WIRE_REPLIES_MAX
- * frames (send what is there and start again), leaving `out` as it was. */
+ * count is patched as frames join); wire_replies_add on an empty buffer
+ * starts the frame itself. It returns SMR_ETOOBIG when the frame would
+ * pass WIRE_REPLIES_BYTES_MAX or WIRE_REPLIES_MAX frames (send what is
+ * there, empty the buffer and add again), leaving `out` as it was. */
 #define WIRE_REPLIES_BYTES_MAX (64u << 10)
 #define WIRE_REPLIES_MAX 4096
 int wire_replies_start(struct smr_buf *out);

@@ -555,10 +555,21 @@ START_TEST(test_replies_bundle)
         ck_assert_int_eq(wire_decode_replies(f.data, f.len, &it), SMR_OK);
         free(filler);
     }
-    /* A buffer never started holds no frames (and no pointer is formed). */
+    /* A buffer never started holds no frames (and no pointer is formed);
+     * adding to it starts one, unless the frame fits no bundle. */
     struct smr_buf empty;
     smr_buf_init(&empty);
     ck_assert_uint_eq(wire_replies_count(&empty), 0);
+    uint8_t *huge = calloc(1, WIRE_REPLIES_BYTES_MAX);
+    ck_assert_ptr_nonnull(huge);
+    ck_assert_int_eq(wire_replies_add(&empty, huge, WIRE_REPLIES_BYTES_MAX),
+                     SMR_ETOOBIG);
+    ck_assert_uint_eq(empty.len, 0);
+    free(huge);
+    ck_assert_int_eq(wire_replies_add(&empty, tiny, 1), SMR_OK);
+    ck_assert_uint_eq(wire_replies_count(&empty), 1);
+    ck_assert_int_eq(wire_decode_replies(empty.data, empty.len, &it), SMR_OK);
+    smr_buf_free(&empty);
     smr_buf_free(&f);
     smr_buf_free(&one);
 }
